@@ -1,0 +1,5 @@
+"""Shared pytest wiring: the fixtures live in `tests/fixtures/`, one module per real part."""
+
+pytest_plugins = [
+    "tests.fixtures.broker",
+]
