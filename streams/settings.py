@@ -165,6 +165,74 @@ class Settings:
         False,
     )
 
+    topic_effects: str = _setting(
+        "TOPIC_EFFECTS",
+        "Internal: outcomes of Paymend calls and reconciliation commands, fed back to the state agent.",
+        "paymend-streams.effects.v1",
+    )
+
+    # --- Pipeline ----------------------------------------------------------------------------
+    pipeline_max_in_flight: int = _setting(
+        "PIPELINE_MAX_IN_FLIGHT",
+        "Paymend calls in flight at once per worker (different payments; one payment has at most one).",
+        256,
+    )
+    cancel_captured_action: str = _setting(
+        "CANCEL_CAPTURED_ACTION",
+        "What an OrderCancelled does to a payment already CAPTURED: `refund` or `none` (report only).",
+        "refund",
+    )
+    settled_elsewhere_captured_action: str = _setting(
+        "SETTLED_ELSEWHERE_CAPTURED_ACTION",
+        "What a PaymentSettledElsewhere does to a payment already CAPTURED (a double charge): "
+        "`refund` or `none`.",
+        "refund",
+    )
+    reconcile_interval_s: float = _setting(
+        "RECONCILE_INTERVAL_S", "How often each worker scans its payments for stuck ones.", 60.0
+    )
+    reconcile_after_s: float = _setting(
+        "RECONCILE_AFTER_S",
+        "A payment PENDING (or with a call unanswered) this long is queried with GET /v1/payments/{id}.",
+        900.0,
+    )
+    recovery_window_s: float = _setting(
+        "RECOVERY_WINDOW_S",
+        "Paymend's maximum recovery window as we assume it: PENDING longer than this is reported stuck.",
+        14 * 24 * 3600.0,
+    )
+
+    # --- Webhooks ----------------------------------------------------------------------------
+    webhook_path: str = _setting(
+        "WEBHOOK_PATH", "Path of the webhook endpoint on the worker.", "/webhooks/paymend"
+    )
+    webhook_token: Secret | None = _setting(
+        "WEBHOOK_TOKEN",
+        "Secret token Paymend must send as a URL query parameter (secret). Empty: not checked.",
+        None,
+    )
+    webhook_token_param: str = _setting("WEBHOOK_TOKEN_PARAM", "Name of that query parameter.", "token")
+    webhook_hmac_secrets: Secret | None = _setting(
+        "WEBHOOK_HMAC_SECRETS",
+        "HMAC-SHA256 keys of the signature header, comma separated: two during a rotation (secret). "
+        "Empty: signatures are not checked.",
+        None,
+    )
+    webhook_signature_header: str = _setting(
+        "WEBHOOK_SIGNATURE_HEADER", "Header carrying `t=<unix>,v1=<hex>`.", "Paymend-Signature"
+    )
+    webhook_signature_tolerance_s: float = _setting(
+        "WEBHOOK_SIGNATURE_TOLERANCE_S", "Largest accepted age of a signature's timestamp.", 300.0
+    )
+    webhook_write_timeout_s: float = _setting(
+        "WEBHOOK_WRITE_TIMEOUT_S",
+        "How long the endpoint waits for Kafka to confirm a write before answering 503.",
+        0.35,
+    )
+    webhook_max_body_bytes: int = _setting(
+        "WEBHOOK_MAX_BODY_BYTES", "Larger webhook bodies are refused with 413.", 262_144
+    )
+
     # --- Worker ------------------------------------------------------------------------------
     app_id: str = _setting(
         "APP_ID",
@@ -195,6 +263,13 @@ class Settings:
     def input_topics(self) -> tuple[str, ...]:
         return (self.topic_declines, self.topic_order_cancelled, self.topic_settled_elsewhere)
 
+    @property
+    def webhook_hmac_keys(self) -> tuple[bytes, ...]:
+        """The HMAC keys in force (two during a rotation), from `WEBHOOK_HMAC_SECRETS`."""
+        if self.webhook_hmac_secrets is None:
+            return ()
+        return tuple(k.strip().encode() for k in self.webhook_hmac_secrets.reveal().split(",") if k.strip())
+
     def __post_init__(self) -> None:
         if self.paymend_environment not in PAYMEND_PRESETS:
             raise ConfigurationError(
@@ -206,6 +281,13 @@ class Settings:
         for name in ("paymend_connect_timeout_s", "paymend_read_timeout_s", "paymend_pool_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{setting_env(name)} must be positive")
+        for name in ("cancel_captured_action", "settled_elsewhere_captured_action"):
+            if getattr(self, name) not in {"refund", "none"}:
+                raise ConfigurationError(f"{setting_env(name)} must be refund or none")
+        if self.pipeline_max_in_flight < 1:
+            raise ConfigurationError("PIPELINE_MAX_IN_FLIGHT must be at least 1")
+        if not self.webhook_path.startswith("/"):
+            raise ConfigurationError("WEBHOOK_PATH must start with /")
         if self.worker_store.split("://")[0] not in {"rocksdb", "memory"}:
             raise ConfigurationError("WORKER_STORE must be rocksdb:// or memory://")
 

@@ -72,6 +72,7 @@ def service_topics(settings: Settings) -> list[TopicSpec]:
         settings.topic_status,
         settings.topic_dead_letters,
         settings.topic_conflicts,
+        settings.topic_effects,
     ]
     return [TopicSpec(name, settings.topic_partitions, replication) for name in names]
 

@@ -26,7 +26,7 @@ from streams.broker.client_config import confluent_config, faust_broker_options
 from streams.broker.embedded import EmbeddedBroker, free_port
 from streams.broker.errors import BrokerStartError, PartitionMismatchError
 from streams.broker.topics import TopicSpec, ensure_topics, service_topics
-from streams.settings import Settings
+from streams.settings import Settings, setting_fields
 from tests.fixtures.broker import TopicFactory, consume, unique_topic_settings
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,12 @@ def test_service_topics_are_created_with_their_partition_counts(
     assert all(r.created for r in results)
     counts = partition_counts(kafka_config)
     assert {s.name: counts.get(s.name) for s in specs} == {s.name: 6 for s in specs}
-    assert len(specs) == 7
+    topic_settings = [
+        name
+        for name, *_ in setting_fields()
+        if name.startswith("topic_") and name not in {"topic_partitions", "topic_replication_factor"}
+    ]
+    assert {s.name for s in specs} == {getattr(settings, name) for name in topic_settings}
 
 
 def test_ensure_topics_twice_is_idempotent(
@@ -277,7 +282,8 @@ def test_broker_and_topics_commands(tmp_path: Path) -> None:
         )
         assert topics.returncode == 0, topics.stderr
         lines = topics.stdout.splitlines()
-        assert len(lines) == 8
+        expected = service_topics(Settings.from_env({"KAFKA_BOOTSTRAP": bootstrap}))
+        assert [line.split()[0] for line in lines[1:]] == [spec.name for spec in expected]
         assert all(line.split()[1:] == ["5", "1", "created"] for line in lines[1:])
     finally:
         broker_cli.send_signal(signal.SIGTERM)

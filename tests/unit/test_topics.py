@@ -22,6 +22,7 @@ def test_every_service_topic_has_the_configured_partitions() -> None:
         settings.topic_status,
         settings.topic_dead_letters,
         settings.topic_conflicts,
+        settings.topic_effects,
     ]
     assert {(s.partitions, s.replication) for s in specs} == {(12, 3)}
 
