@@ -189,7 +189,9 @@ class PaymentRequest:
             raise ValueError("currency must be an upper-case ISO 4217 code such as 'EUR'")
         require_text(self.merchant_reference, "merchantReference")
         object.__setattr__(self, "goods_type", GoodsType(self.goods_type))
-        if self.goods_type is not GoodsType.DIGITAL and self.shipping is None:
+        # An empty Shipping() would be dropped from the body: Paymend would see no shipping.
+        no_shipping = self.shipping is None or not self.shipping.to_json()
+        if self.goods_type is not GoodsType.DIGITAL and no_shipping:
             raise ValueError("shipping is required when goodsType is not DIGITAL")
         object.__setattr__(self, "product_items", tuple(self.product_items))
         object.__setattr__(self, "previous_failures", tuple(self.previous_failures))

@@ -133,6 +133,7 @@ def test_previous_failure_time_is_sent_in_utc() -> None:
         (lambda: payment_request(currency="eur"), "currency"),
         (lambda: payment_request(merchant_reference=" "), "merchantReference"),
         (lambda: payment_request(goods=GoodsType.PHYSICAL, shipping=None), "shipping is required"),
+        (lambda: payment_request(goods=GoodsType.PHYSICAL, shipping=Shipping()), "shipping is required"),
         (lambda: ProductItem("p", "n", 1, 100, GoodsType.MIXED), "PHYSICAL or DIGITAL"),
         (lambda: ProductItem("p", "n", 0, 100, GoodsType.DIGITAL), "quantity"),
         (lambda: PreviousFailure("05"), "attemptNumber or createdAt"),
