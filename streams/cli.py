@@ -18,8 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("streams.sandbox.cli", "Run the Paymend sandbox simulator (HTTP)."),
     "broker": ("streams.broker.cli", "Run the embedded Kafka-protocol broker (Tansu) in the foreground."),
     "topics": ("streams.broker.topics_cli", "Create the service's topics with their partition counts."),
+    "worker": ("streams.worker", "Run the stream-processing worker (faust) and its web server."),
     "run": ("streams.local.run", "Run everything locally: broker, sandbox and demo traffic."),
     "stop": ("streams.local.stop", "Stop what `run` started, by the pids it recorded."),
+    "demo": ("streams.local.demo", "Produce demo merchant traffic (declines, cancels, paid elsewhere)."),
+    "progress": ("streams.local.progress", "Print recovery progress read from the status topic."),
 }
 
 

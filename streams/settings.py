@@ -120,7 +120,8 @@ class Settings:
     )
     topic_conflicts: str = _setting(
         "TOPIC_CONFLICTS",
-        "Output: webhook events whose transition is impossible.",
+        "Output: impossible transitions and contradictions about a payment, with the reason "
+        "(DeadLetter shape).",
         "paymend-streams.conflicts.v1",
     )
 

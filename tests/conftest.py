@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures.broker",
     "tests.fixtures.sandbox",
+    "tests.fixtures.worker",
+    "tests.fixtures.pipeline",
 ]

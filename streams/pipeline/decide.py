@@ -169,6 +169,9 @@ def _on_webhook(
 ) -> Decision:
     if event.event_id in state.seen_event_ids:
         return Decision(notes=(Note.WEBHOOK_DUPLICATE,))
+    if not state.declines:
+        reason = f"webhook {event.event_id} for {state.payment_id}, which this service never sent to Paymend"
+        return Decision(conflict=reason, notes=(Note.CONFLICT,))
     seen = state.with_event_id(event.event_id)
     return _apply_snapshot(seen, event.payment, StatusCause.WEBHOOK, source, now, in_flight, policy)
 

@@ -290,3 +290,18 @@ def test_state_round_trips_through_bytes_without_card_data() -> None:
     assert h.state.history[0].cause is StatusCause.CREATE_RESPONSE
     assert b"4444" not in raw
     assert b"card" not in raw.lower()
+
+
+def test_a_webhook_for_a_payment_we_never_sent_is_a_conflict_and_stores_nothing() -> None:
+    d = decide(
+        None,
+        Webhook("evt-z", PaymentSnapshot("pm_9", P.AUTHORIZED, T0)),
+        Source("webhooks", 0),
+        payment_id="unknown",
+        now=T0,
+        in_flight=False,
+        policy=Policy(),
+    )
+    assert d.conflict is not None
+    assert "never sent" in d.conflict
+    assert d.state is None
