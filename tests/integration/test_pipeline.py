@@ -246,3 +246,43 @@ def test_kill_9_mid_stream_loses_no_decline_and_creates_no_duplicate(stack_facto
         assert {e.new_status for e in events} == {"AUTHORIZED"}, events
         assert len({e.event_id for e in events}) == 1  # replays carry the same event ID
         assert stack.paymend(payment)["count"] == 1, f"{payment} has a duplicate Paymend payment"
+
+
+def test_reconciliation_finds_out_what_webhooks_never_said(stack_factory: StackFactory) -> None:
+    stack = stack_factory(sandbox_env={"SANDBOX_WEBHOOK_URL": ""})  # Paymend sends no webhooks at all
+    payment = pid("silent")
+    stack.decline(payment, PENDING_APPROVE)
+
+    events = stack.wait_status(payment, "AUTHORIZED", timeout=45)
+
+    assert [e.new_status for e in events] == ["PENDING", "AUTHORIZED"]
+    assert events[-1].cause == "RECONCILIATION"
+
+
+def test_no_card_number_leaves_the_decline_topic(stack_factory: StackFactory) -> None:
+    stack = stack_factory()
+    s = stack.settings
+    ok, refused = pid("pan-ok"), pid("pan-refused")
+    stack.decline(ok, APPROVE)
+    stack.decline(refused, DECLINE_51)
+    stack.wait_status(ok, "AUTHORIZED")
+    stack.wait_status(refused, "FAILED")
+    stack.decline(refused, DECLINE_51, attempt=2)  # refused: dead letter carrying the masked decline
+    stack.produce(s.topic_declines, "pan-bad", b'{"card": {"number": "4000000000000051", "cvv": "737"}}')
+    letters = stack.read_all(s.topic_dead_letters, 2, timeout=30)
+    assert len(letters) == 2
+    stack.worker.stop()
+
+    outputs = [s.topic_status, s.topic_dead_letters, s.topic_conflicts, s.topic_effects, s.topic_webhooks]
+    changelog = f"{s.app_id}-payments-changelog"
+    records = stack.read_all([*outputs, changelog], 10_000, timeout=10)
+    assert len(records) > 10
+    for key, value in records:
+        for pan in (APPROVE, DECLINE_51):
+            assert pan.encode() not in value
+            assert key is None or pan.encode() not in key
+        assert b'"737"' not in value
+    log = stack.worker.log.read_text()
+    assert APPROVE not in log
+    assert DECLINE_51 not in log
+    assert stack.read_all(changelog, 1, timeout=10), "no payments changelog: wrong topic name?"
