@@ -213,4 +213,11 @@ def mask_card_data(value: Any) -> Any:
         masked = mask_text(text)
         if masked != text:
             return masked
+    if isinstance(value, float):
+        # A card number too big for an integer parses as a float (1.000011111000011e+20): its
+        # printed digits can still carry a card number.
+        text = repr(value)
+        masked = mask_text(text)
+        if masked != text:
+            return masked
     return value

@@ -166,3 +166,12 @@ def test_no_luhn_valid_pan_survives_mask_card_data(value: Any) -> None:
         if key is not None and is_card_number_key(key) and isinstance(leaf, str):
             assert sum(c.isdigit() for c in leaf) <= 10
     assert mask_card_data(masked) == masked
+
+
+def test_a_card_number_parsed_as_a_float_is_masked() -> None:
+    # Found by hypothesis: a bare 21-digit payload is valid JSON and parses as a float whose
+    # printed digits held Luhn-valid runs.
+    masked = mask_card_data({"value": 1.000011111000011e20, "pan": 4111111111111111.0})
+    assert masked["value"] != 1.000011111000011e20
+    assert luhn_pans_in(str(masked)) == []
+    assert mask_card_data(12.5) == 12.5
