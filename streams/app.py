@@ -81,6 +81,7 @@ class Topics:
     dead_letters: faust.TopicT
     conflicts: faust.TopicT
     effects: faust.TopicT
+    order_index: faust.TopicT
 
     @classmethod
     def for_app(cls, app: faust.App, settings: Settings) -> Topics:
@@ -104,6 +105,7 @@ class Topics:
             dead_letters=topic(settings.topic_dead_letters),
             conflicts=topic(settings.topic_conflicts),
             effects=topic(settings.topic_effects),
+            order_index=topic(settings.topic_order_index),
         )
 
 

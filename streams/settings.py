@@ -166,6 +166,11 @@ class Settings:
         False,
     )
 
+    topic_order_index: str = _setting(
+        "TOPIC_ORDER_INDEX",
+        "Internal: order ID -> payment IDs, and cancels that name only an order, keyed by order ID.",
+        "paymend-streams.order-index.v1",
+    )
     topic_effects: str = _setting(
         "TOPIC_EFFECTS",
         "Internal: outcomes of Paymend calls and reconciliation commands, fed back to the state agent.",

@@ -73,6 +73,7 @@ def service_topics(settings: Settings) -> list[TopicSpec]:
         settings.topic_dead_letters,
         settings.topic_conflicts,
         settings.topic_effects,
+        settings.topic_order_index,
     ]
     return [TopicSpec(name, settings.topic_partitions, replication) for name in names]
 

@@ -38,6 +38,7 @@ from streams.pipeline.executor import CallExecutor
 from streams.pipeline.inputs import Source
 from streams.pipeline.intake import BadInput, Intake
 from streams.pipeline.observe import record_decision
+from streams.pipeline.orders import cancel_message, payment_message
 from streams.pipeline.policy import Policy
 from streams.pipeline.state import PaymentState, StatusEntry
 
@@ -96,6 +97,15 @@ class Processor:
             await stream.ack(event)
             return
 
+        topics = self._runtime.topics
+        if parsed.by_order is not None:
+            # A cancel that names only its order: the order router finds its payments.
+            await self._send_and_wait(topics.order_index, key, cancel_message(parsed.by_order))
+            self._metrics.event_processed(topic, "routed_by_order")
+            await stream.ack(event)
+            return
+
+        assert parsed.input is not None  # Intake sets exactly one of `input` and `by_order`
         payment_id = parsed.payment_id
         row_key = payment_id.encode()
         raw = self._table.get(row_key)
@@ -113,8 +123,10 @@ class Processor:
             self._table[row_key] = decision.state.to_bytes()
         after = decision.state or before or PaymentState(payment_id)
 
-        topics = self._runtime.topics
         pending: list[Awaitable[Any]] = []
+        if parsed.decline is not None and not (before and before.declines):
+            order_key = parsed.decline.order_id.encode()  # so an order-only cancel can find it
+            pending.append(await topics.order_index.send(key=order_key, value=payment_message(payment_id)))
         for entry in decision.statuses:
             status = _status_event(after, entry)
             pending.append(await topics.status.send(key=row_key, value=status.encode()))

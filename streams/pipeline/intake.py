@@ -28,9 +28,12 @@ class BadInput(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
+    """`payment_id` is the record's routing key: the order ID when `by_order` is set."""
+
     payment_id: str
-    input: Input
+    input: Input | None
     decline: DeclineEvent | None = None
+    by_order: OrderCancelled | None = None  # a cancel naming only its order: route it first
 
 
 class Intake:
@@ -60,9 +63,10 @@ class Intake:
         except (SchemaError, EffectsMessageError) as exc:
             raise BadInput(str(exc)) from None
         if parsed.payment_id != text_key:
+            which = "order ID" if parsed.by_order is not None else "payment ID"
             raise BadInput(
-                f"record key {text_key!r} is not its payment ID {parsed.payment_id!r}: it would not "
-                "meet the payment's state (co-partitioning); produce it keyed by the payment ID"
+                f"record key {text_key!r} is not its {which} {parsed.payment_id!r}: it would not "
+                f"meet the state it belongs with (co-partitioning); produce it keyed by the {which}"
             )
         return parsed
 
@@ -77,10 +81,7 @@ class Intake:
     def _cancel(key: str, value: bytes) -> Parsed:
         event = OrderCancelled.decode(value)
         if event.payment_id is None:
-            raise BadInput(
-                "OrderCancelled.paymentId: required by this version (cancels by order ID alone are not "
-                "routed yet); produce it with the payment ID as key"
-            )
+            return Parsed(event.order_id, None, by_order=event)  # keyed by its order ID
         return Parsed(event.payment_id, Stop(event.payment_id, StopKind.CANCELLED, event.occurred_at))
 
     @staticmethod

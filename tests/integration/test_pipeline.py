@@ -186,7 +186,7 @@ def test_bad_input_is_dead_lettered_with_its_reason_and_the_worker_goes_on(
     assert len(letters) == 6
     reasons = {key.decode() if key else "": loads(value)["reason"] for key, value in letters}
     assert reasons["bad-2"].startswith("DeclineEvent.")  # names the field
-    assert "paymentId" in reasons["bad-3"]
+    assert "order ID" in reasons["bad-3"]  # keyed neither by its payment nor by its order
     assert "co-partitioning" in reasons[wrong_key]
     for _, value in letters:
         assert b"4444444444440000" not in value
@@ -286,3 +286,18 @@ def test_no_card_number_leaves_the_decline_topic(stack_factory: StackFactory) ->
     assert APPROVE not in log
     assert DECLINE_51 not in log
     assert stack.read_all(changelog, 1, timeout=10), "no payments changelog: wrong topic name?"
+
+
+def test_a_cancel_that_names_only_its_order_voids_its_payments(stack_factory: StackFactory) -> None:
+    stack = stack_factory()
+    early, late = pid("order-early"), pid("order-late")
+    stack.decline(early, STAYS_PENDING)
+    stack.wait_status(early, "PENDING")
+    stack.cancel_order(f"order-{early}")  # after the decline: routed at once
+    stack.cancel_order(f"order-{late}")  # before the decline: routed when the decline registers
+    stack.wait_until(lambda: processed(stack, stack.settings.topic_order_cancelled) >= 2, 30, "the cancels")
+    stack.decline(late, STAYS_PENDING)
+
+    for payment in (early, late):
+        stack.wait_status(payment, "VOIDED")
+        assert_voided_once(stack, payment)

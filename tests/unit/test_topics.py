@@ -23,6 +23,7 @@ def test_every_service_topic_has_the_configured_partitions() -> None:
         settings.topic_dead_letters,
         settings.topic_conflicts,
         settings.topic_effects,
+        settings.topic_order_index,
     ]
     assert {(s.partitions, s.replication) for s in specs} == {(12, 3)}
 
