@@ -301,3 +301,26 @@ def test_a_cancel_that_names_only_its_order_voids_its_payments(stack_factory: St
     for payment in (early, late):
         stack.wait_status(payment, "VOIDED")
         assert_voided_once(stack, payment)
+
+
+def test_rocksdb_state_lives_on_the_partition_of_its_payment(stack_factory: StackFactory) -> None:
+    """The co-partitioning check: memory stores hide a key on the wrong partition, RocksDB does not."""
+    stack = stack_factory(worker_store="rocksdb://", topic_partitions=4)
+    payments = [pid("copart") for _ in range(24)]
+    for payment in payments:
+        stack.decline(payment, APPROVE)
+    for payment in payments:
+        stack.wait_status(payment, "AUTHORIZED")
+    changelog = f"{stack.settings.app_id}-payments-changelog"
+
+    records = stack.read_records([stack.settings.topic_declines, changelog], 10_000, timeout=10)
+
+    where: dict[str, dict[str, set[int]]] = {}
+    for topic, partition, key, _ in records:
+        assert key is not None
+        where.setdefault(key.decode(), {}).setdefault(topic, set()).add(partition)
+    assert len({next(iter(w[stack.settings.topic_declines])) for w in where.values()}) > 1, (
+        "one partition only"
+    )
+    for payment in payments:
+        assert where[payment][changelog] == where[payment][stack.settings.topic_declines], payment
