@@ -24,21 +24,19 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Final, TextIO
+from typing import TextIO
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from schemas import PaymentStatus, PaymentStatusChanged, SchemaError
 from streams.broker.client_config import confluent_config
 from streams.local.command_support import kafka_settings_or_none, stop_on_signals
+from streams.pipeline.observe import EXPIRED_CODES
 from streams.settings import Settings
 
 __all__ = ["ProgressSnapshot", "ProgressTally", "add_arguments", "main", "watch"]
 
 logger = logging.getLogger(__name__)
-
-#: Paymend's failure code of a payment left PENDING past the recovery window.
-EXPIRED_FAILURE_CODE: Final = "RECOVERY_WINDOW_EXPIRED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +133,7 @@ def _bucket(event: PaymentStatusChanged) -> str:
     status = PaymentStatus(event.new_status)
     if status.recovered:
         return "recovered"
-    if status is PaymentStatus.FAILED and event.failure_code == EXPIRED_FAILURE_CODE:
+    if status is PaymentStatus.FAILED and event.failure_code in EXPIRED_CODES:
         return "expired"
     return status.value.lower()
 
