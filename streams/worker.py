@@ -81,6 +81,9 @@ def run_worker(settings: Settings) -> int:
     asyncio.set_event_loop(loop)
     runtime = create_app(settings)
     worker = faust.Worker(runtime.app, loglevel=settings.log_level.upper(), loop=loop)
+    # httpx logs every request line at INFO: one line per Paymend call floods production logs.
+    # The client logs its attempts at DEBUG, and /metrics counts every call.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
     logger.info(
         "worker %s: web server on %s:%d (webhooks at %s, /metrics, /live, /ready)",
         settings.app_id,
