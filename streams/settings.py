@@ -90,6 +90,12 @@ class Settings:
     kafka_ssl_cafile: str = _setting(
         "KAFKA_SSL_CAFILE", "Path of a CA bundle for TLS to Kafka; empty uses the system store.", ""
     )
+    kafka_group_instance_id: str = _setting(
+        "KAFKA_GROUP_INSTANCE_ID",
+        "Static consumer-group membership (KIP-345): a stable ID per worker, e.g. the StatefulSet pod "
+        "name, so a restarted pod takes its partitions back without a rebalance. Empty: dynamic.",
+        "",
+    )
     topic_partitions: int = _setting(
         "TOPIC_PARTITIONS",
         "Partitions of every input, table and webhook topic. They must all match (co-partitioning).",

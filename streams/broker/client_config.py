@@ -91,6 +91,8 @@ def faust_broker_options(settings: Settings) -> ClientConfig:
     - Embedded broker only: `EMBEDDED_FAUST_OPTIONS` (short group timeouts, one-record producer
       batches, replication 1); never against a real Kafka.
 
+    - `consumer_group_instance_id` (when `KAFKA_GROUP_INSTANCE_ID` is set): static membership.
+
     faust's own partitioner is murmur2 already, matching `confluent_config(producer=True)`.
     faust is imported here, not at module level, so that confluent-only callers stay light.
     """
@@ -109,6 +111,8 @@ def faust_broker_options(settings: Settings) -> ClientConfig:
         )
     elif context is not None:
         options["broker_credentials"] = SSLCredentials(context)
+    if settings.kafka_group_instance_id:
+        options["consumer_group_instance_id"] = settings.kafka_group_instance_id
     if settings.kafka_embedded:
         options.update(EMBEDDED_FAUST_OPTIONS)
     return options

@@ -49,7 +49,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {"defaults+minimal": MINIMAL, **CI_VALUES
 HINTS = typing.get_type_hints(Settings)
 SETTING_ENVS = {env for _, env, _, _ in setting_fields()}
 SECRET_ENVS = {env for name, env, _, _ in setting_fields() if Secret in typing.get_args(HINTS[name])}
-PLAIN_ENVS = SETTING_ENVS - SECRET_ENVS
+#: Settings the chart derives from the pod itself (downward API), not from values.
+POD_ENVS = {"KAFKA_GROUP_INSTANCE_ID"}
+PLAIN_ENVS = SETTING_ENVS - SECRET_ENVS - POD_ENVS
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +103,21 @@ def rendered_env(docs: list[Manifest]) -> dict[str, str]:
     """The worker's environment as Kubernetes would build it, secrets replaced by a placeholder."""
     env: dict[str, str] = dict(one(docs, "ConfigMap")["data"])
     for var in container(docs).get("env", []):
+        if var["name"] in POD_ENVS:
+            assert var["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+            env[var["name"]] = "paymend-streams-0"
+            continue
         assert "secretKeyRef" in var["valueFrom"], (
-            f"{var['name']}: only secrets are set outside the ConfigMap"
+            f"{var['name']}: only secrets and the pod's identity are set outside the ConfigMap"
         )
         env[var["name"]] = "placeholder-secret"
     return env
+
+
+def secret_refs(docs: list[Manifest]) -> dict[str, dict[str, Any]]:
+    return {
+        v["name"]: v["valueFrom"]["secretKeyRef"] for v in container(docs)["env"] if v["name"] not in POD_ENVS
+    }
 
 
 def check_crd(doc: Manifest, docs: list[Manifest], values: dict[str, Any]) -> None:
@@ -264,7 +276,7 @@ def test_chart_managed_secret(chart: helm.Chart) -> None:
     docs = render(chart, values)
     secret = one(docs, "Secret")
     assert secret["data"] == {"PAYMEND_API_TOKEN": "dG9r"}
-    refs = {v["name"]: v["valueFrom"]["secretKeyRef"] for v in container(docs)["env"]}
+    refs = secret_refs(docs)
     assert refs["PAYMEND_API_TOKEN"] == {
         "name": secret["metadata"]["name"],
         "key": "PAYMEND_API_TOKEN",
@@ -277,7 +289,7 @@ def test_chart_managed_secret(chart: helm.Chart) -> None:
 
 def test_existing_secret_key_mapping(chart: helm.Chart) -> None:
     values = CI_VALUES["existing-secret-values.yaml"]
-    refs = {v["name"]: v["valueFrom"]["secretKeyRef"] for v in container(render(chart, values))["env"]}
+    refs = secret_refs(render(chart, values))
     assert {env: ref["key"] for env, ref in refs.items()} == {
         "PAYMEND_API_TOKEN": "api-token",
         "KAFKA_SASL_PASSWORD": "kafka-password",
@@ -299,10 +311,10 @@ def test_rendered_environment_is_made_of_settings(chart: helm.Chart, scenario: s
     values = SCENARIOS[scenario]
     docs = render(chart, values)
     configmap = one(docs, "ConfigMap")["data"]
-    secret_refs = {v["name"] for v in container(docs).get("env", [])}
+    env_names = {v["name"] for v in container(docs).get("env", [])}
     assert set(configmap) <= PLAIN_ENVS, set(configmap) - PLAIN_ENVS
-    assert secret_refs <= SECRET_ENVS, secret_refs - SECRET_ENVS
-    assert "PAYMEND_API_TOKEN" in secret_refs
+    assert env_names <= SECRET_ENVS | POD_ENVS, env_names - SECRET_ENVS - POD_ENVS
+    assert "PAYMEND_API_TOKEN" in env_names
     # the worker accepts what the chart renders, and reads back what was configured
     settings = Settings.from_env(rendered_env(docs))
     settings.require_kafka_bootstrap()
@@ -325,7 +337,16 @@ def test_schema_config_covers_every_non_secret_setting(chart: helm.Chart) -> Non
     assert set(CI_VALUES["all-optional-values.yaml"]["config"]) == PLAIN_ENVS
     secret_keys = schema["properties"]["secrets"]["properties"]["keys"]["properties"]
     everything = merged(MINIMAL, secrets__keys={k: f"key-{k}" for k in secret_keys})
-    assert {v["name"] for v in container(render(chart, everything))["env"]} == SECRET_ENVS
+    assert set(secret_refs(render(chart, everything))) == SECRET_ENVS
+
+
+def test_a_statefulset_pod_is_a_static_group_member_and_a_deployment_pod_is_not(chart: helm.Chart) -> None:
+    stateful = {v["name"]: v for v in container(render(chart, MINIMAL))["env"]}
+    assert stateful["KAFKA_GROUP_INSTANCE_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    stateless = {v["name"] for v in container(render(chart, CI_VALUES["stateless-values.yaml"]))["env"]}
+    assert "KAFKA_GROUP_INSTANCE_ID" not in stateless
+    dynamic = merged(MINIMAL, workload__staticMembership=False)
+    assert "KAFKA_GROUP_INSTANCE_ID" not in {v["name"] for v in container(render(chart, dynamic))["env"]}
 
 
 def _required_by_worker() -> set[str]:

@@ -186,3 +186,12 @@ def test_no_secret_in_any_repr_or_log(caplog: pytest.LogCaptureFixture) -> None:
     assert leaks == []
     assert "********" in repr(config)
     assert "paymend-streams" in repr(options["broker_credentials"])  # the user name may show
+
+
+def test_a_group_instance_id_makes_the_worker_a_static_member() -> None:
+    static = Settings.from_env(
+        {"KAFKA_BOOTSTRAP": "kafka:9092", "KAFKA_GROUP_INSTANCE_ID": "paymend-streams-2"}
+    )
+    assert faust_broker_options(static)["consumer_group_instance_id"] == "paymend-streams-2"
+    dynamic = Settings.from_env({"KAFKA_BOOTSTRAP": "kafka:9092"})
+    assert "consumer_group_instance_id" not in faust_broker_options(dynamic)

@@ -47,6 +47,13 @@ spec:
       {{- $names := include "paymend-streams.secretEnvNames" . | fromYaml }}
       {{- $secretName := include "paymend-streams.secretName" . }}
       env:
+        {{- if and (eq .Values.workload.kind "StatefulSet") .Values.workload.staticMembership }}
+        # static consumer-group membership: the stable pod name (<release>-<ordinal>)
+        - name: KAFKA_GROUP_INSTANCE_ID
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        {{- end }}
         {{- range $key := list "paymendApiToken" "kafkaSaslPassword" "webhookToken" "webhookHmacSecrets" }}
         {{- $secretKey := index $.Values.secrets.keys $key }}
         {{- if $secretKey }}
