@@ -472,3 +472,23 @@ def test_recording_rules_copy_matches_deploy(chart: helm.Chart) -> None:
         assert alerts.read_text() == (source.parent / "alerts.yml").read_text(), f"run: cp ... {alerts}"
         expected += yaml.safe_load(alerts.read_text())["groups"]
     assert rule["spec"]["groups"] == expected
+
+
+def test_a_kafka_ca_bundle_can_be_mounted_for_tls(chart: helm.Chart) -> None:
+    values = merged(
+        MINIMAL,
+        extraVolumes=[{"name": "kafka-ca", "secret": {"secretName": "kafka-ca"}}],
+        extraVolumeMounts=[{"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True}],
+        config__KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        config__KAFKA_SSL_CAFILE="/etc/kafka-ca/ca.crt",
+    )
+    docs = render(chart, values)
+    for doc in docs:
+        if doc["kind"] not in CRD_KINDS:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+    pod = workload(docs)["spec"]["template"]["spec"]
+    assert {"name": "kafka-ca", "secret": {"secretName": "kafka-ca"}} in pod["volumes"]
+    assert {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True} in container(docs)[
+        "volumeMounts"
+    ]
+    assert one(docs, "ConfigMap")["data"]["KAFKA_SSL_CAFILE"] == "/etc/kafka-ca/ca.crt"

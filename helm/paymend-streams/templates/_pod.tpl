@@ -87,6 +87,9 @@ spec:
           mountPath: /tmp
         - name: data
           mountPath: {{ include "paymend-streams.dataDir" . }}
+        {{- with .Values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
@@ -95,6 +98,9 @@ spec:
     - name: data
       emptyDir:
         sizeLimit: {{ .Values.workload.emptyDirSizeLimit }}
+    {{- end }}
+    {{- with .Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
