@@ -297,10 +297,10 @@ def _paymend_alerts() -> tuple[AlertingRule, ...]:
             "{{ $value | humanizePercentage }} of Paymend {{ $labels.operation }} calls fail",
             "Paymend call attempts answered 5xx or failed with a timeout, connect or network error "
             f"above {PAYMEND_ERROR_RATIO:.0%} for 10 minutes; calls are retried "
-            "(PAYMEND_RETRY_ATTEMPTS), then the effect is reconciled later.\n"
+            "(PAYMEND_RETRY_ATTEMPTS), then again by the pipeline, with backoff, until Paymend answers.\n"
             "Runbook: check Paymend's status page and the call latency panel; check egress from the "
             "cluster (DNS, proxy, TLS); a spike of `timeout` alone may need PAYMEND_READ_TIMEOUT_S "
-            "reviewed. Nothing is lost: reconciliation queries unanswered calls.",
+            "reviewed. Nothing is lost: the input stays unacknowledged until its call is answered.",
         ),
         AlertingRule(
             "PaymendStreamsWebhooksRejected",
