@@ -171,7 +171,7 @@ def _on_webhook(
         return Decision(notes=(Note.WEBHOOK_DUPLICATE,))
     if not state.declines:
         reason = f"webhook {event.event_id} for {state.payment_id}, which this service never sent to Paymend"
-        return Decision(conflict=reason, notes=(Note.CONFLICT,))
+        return Decision(conflict=reason, conflict_status=event.payment.status, notes=(Note.CONFLICT,))
     seen = state.with_event_id(event.event_id)
     return _apply_snapshot(seen, event.payment, StatusCause.WEBHOOK, source, now, in_flight, policy)
 
@@ -191,7 +191,7 @@ def _apply_snapshot(
             f"Paymend payment {snap.paymend_payment_id} reported for {state.payment_id}, which is "
             f"Paymend payment {state.paymend_payment_id}"
         )
-        return Decision(state=state, conflict=reason, notes=(Note.CONFLICT,))
+        return Decision(state=state, conflict=reason, conflict_status=snap.status, notes=(Note.CONFLICT,))
     known = replace(state, paymend_payment_id=snap.paymend_payment_id)
     order = compare(state.status, snap.status)
     statuses: tuple[StatusEntry, ...] = ()
@@ -213,7 +213,7 @@ def _apply_snapshot(
         notes = (Note.WEBHOOK_STALE,) if cause is StatusCause.WEBHOOK else (Note.OUTCOME_STALE,)
     elif order is Ordering.CONFLICT:
         reason = f"status {snap.status.value} cannot follow {state.status.value if state.status else None}"
-        return Decision(state=known, conflict=reason, notes=(Note.CONFLICT,))
+        return Decision(state=known, conflict=reason, conflict_status=snap.status, notes=(Note.CONFLICT,))
     acted, call, stop_notes = _act_on_stop(known, now, in_flight, policy)
     return Decision(state=acted, statuses=statuses, call=call, notes=(*notes, *stop_notes))
 

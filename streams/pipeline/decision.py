@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from schemas.enums import PaymentStatus
 from streams.pipeline.state import DeclineInfo, OpKind, PaymentState, StatusEntry
 
 __all__ = ["Call", "Decision", "Note"]
@@ -53,4 +54,5 @@ class Decision:
     call: Call | None = None
     dead_letter: str | None = None
     conflict: str | None = None
+    conflict_status: PaymentStatus | None = None  # the reported status that was refused, if any
     notes: tuple[Note, ...] = field(default=())

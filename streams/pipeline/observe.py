@@ -37,7 +37,7 @@ def record_decision(
         _record_status(metrics, after, entry, labels)
     if decision.conflict is not None:
         previous = before.status.value if before and before.status else None
-        incoming = decision.statuses[0].status.value if decision.statuses else None
+        incoming = decision.conflict_status.value if decision.conflict_status else None
         metrics.conflict(previous, incoming)
 
 

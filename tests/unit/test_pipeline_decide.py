@@ -6,12 +6,15 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from schemas.enums import PaymentStatus, StatusCause
+from streams.metrics import Metrics
 from streams.pipeline.decide import decide
 from streams.pipeline.decision import Note
 from streams.pipeline.inputs import CallOutcome, PaymentSnapshot, Reconcile, Source, Webhook
 from streams.pipeline.lifecycle import Ordering, compare
+from streams.pipeline.observe import record_decision
 from streams.pipeline.policy import Policy
 from streams.pipeline.state import OpKind, PaymentState, StopKind
 from tests.unit.pipeline_model import PID, T0, Harness, ModelPaymend, decline, stop
@@ -173,6 +176,7 @@ def test_an_impossible_transition_goes_to_conflicts() -> None:
     d = h.feed(Webhook("evt-x", snap), "webhooks")
     assert d.conflict is not None
     assert "VOIDED cannot follow CAPTURED" in d.conflict
+    assert d.conflict_status is P.VOIDED
     assert h.status is P.CAPTURED
 
 
@@ -305,3 +309,16 @@ def test_a_webhook_for_a_payment_we_never_sent_is_a_conflict_and_stores_nothing(
     assert d.conflict is not None
     assert "never sent" in d.conflict
     assert d.state is None
+
+
+def test_a_conflict_is_counted_with_both_statuses() -> None:
+    h = Harness(paymend=ModelPaymend(outcome=P.CAPTURED))
+    h.feed(decline())
+    h.drain()
+    before = h.state
+    d = h.feed(Webhook("evt-x", PaymentSnapshot("pm_1", P.VOIDED, T0)), "webhooks")
+    registry = CollectorRegistry()
+    assert before is not None
+    record_decision(Metrics(registry), before, h.state or before, d)
+    labels = {"from_status": "CAPTURED", "to_status": "VOIDED"}
+    assert registry.get_sample_value("paymend_streams_conflicts_total", labels) == 1
