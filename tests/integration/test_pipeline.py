@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import httpx
@@ -135,8 +136,13 @@ def test_duplicated_and_reordered_webhooks_give_the_right_final_state_once(
     for payment, card in payments.items():
         final = "AUTHORIZED" if card == PENDING_APPROVE else "FAILED"
         events = stack.wait_status(payment, final)
-        assert [e.new_status for e in events] == ["PENDING", final]
-        assert len({e.event_id for e in events}) == 2
+        statuses = [e.new_status for e in events]
+        # PENDING may be skipped: when the final webhook overtakes the create's outcome, PENDING
+        # arrives stale and is dropped (state only moves forward). Never backwards, never twice.
+        assert statuses in (["PENDING", final], [final]), statuses
+        assert len({e.event_id for e in events}) == len(events)
+        for earlier, later in itertools.pairwise(events):
+            assert later.previous_status == earlier.new_status
     stats = stack.paymend_stats()["webhooks"]
     assert stats["duplicated"] > 0
     assert stats["reordered"] > 0
