@@ -256,7 +256,17 @@ class System:
         return count
 
     # --- what comes out ------------------------------------------------------------------------
-    def consumer(self, topics: str | list[str], *, group: str | None = None) -> Consumer:
+    def fast_producer(self) -> Producer:
+        """A producer that sends each record at once (no linger): for latency measurements."""
+        return Producer({**confluent_config(self.settings, producer=True), "linger.ms": 0, "acks": "all"})
+
+    def status_reader(self, *, fetch_wait_ms: int = 100) -> Consumer:
+        """A consumer of the status topic from its start; `fetch_wait_ms` bounds its fetch wait."""
+        return self.consumer(self.settings.topic_status, fetch_wait_ms=fetch_wait_ms)
+
+    def consumer(
+        self, topics: str | list[str], *, group: str | None = None, fetch_wait_ms: int = 100
+    ) -> Consumer:
         consumer = Consumer(
             {
                 **confluent_config(self.settings),
@@ -264,6 +274,7 @@ class System:
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "session.timeout.ms": 6000,
+                "fetch.wait.max.ms": fetch_wait_ms,
             }
         )
         consumer.subscribe([topics] if isinstance(topics, str) else topics)
