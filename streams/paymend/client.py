@@ -1,12 +1,13 @@
 """`PaymendClient`: the one long-lived async HTTP client to Paymend's five endpoints.
 
-Owns: the connection (one `httpx.AsyncClient` on httpx-aiohttp's `AiohttpTransport`, with explicit
-timeouts and limits from Settings), authentication, the request-id header, JSON encoding, the
-retry loop, per-attempt DEBUG logging and the optional call observer. Status codes and library
-exceptions are translated in `streams.paymend.translate`; nothing httpx-typed leaves this class.
+Owns: the connection (a `streams.paymend.wire.Wire`: raw aiohttp by default, httpx with
+`PAYMEND_HTTP_CLIENT=httpx`, with explicit timeouts and pool size from Settings), authentication,
+the request-id header, JSON encoding, the retry loop, per-attempt DEBUG logging and the optional
+call observer. Status codes and library exceptions are translated in `streams.paymend.translate`;
+nothing library-typed leaves this class.
 
-Headers. Every request carries `Authorization: Bearer <token>` (added by an httpx Auth, so the
-token is never in the client's default headers), `Accept: application/json` and `request-id`.
+Headers. Every request carries `Authorization: Bearer <token>` (added per request, so the token is
+never in the connection's default headers), `Accept: application/json` and `request-id`.
 Requests with a body add `Content-Type: application/json`; a full capture, a void and a full
 refund send no body at all (the manage-payments page: "No body should be sent", C2).
 
@@ -55,7 +56,6 @@ from urllib.parse import quote
 
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
 
 from streams import __version__
 from streams.paymend.errors import CallContext, PaymendError, PaymendUnavailable
@@ -63,11 +63,10 @@ from streams.paymend.models import PaymentRequest
 from streams.paymend.responses import PaymentResponse
 from streams.paymend.retry import RetryPolicy, should_retry
 from streams.paymend.translate import TRANSPORT_ERRORS, error_from_exception, outcome_of, result_from_response
+from streams.paymend.wire import AiohttpWire, HttpxWire, Timeouts, Wire
 from streams.settings import ConfigurationError, Secret, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
     from streams.paymend.port import PaymendPort
 
 __all__ = ["CallObserver", "PaymendClient", "Sleep"]
@@ -84,15 +83,6 @@ class CallObserver(Protocol):
     elapsed seconds. All three are bounded, fit for metric labels. Must not raise."""
 
     def __call__(self, operation: str, outcome: str, seconds: float, /) -> None: ...
-
-
-class _BearerAuth(httpx.Auth):
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        yield request
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +109,17 @@ class PaymendClient:
         base_url: str,
         token: Secret,
         *,
-        timeout: httpx.Timeout,
-        limits: httpx.Limits,
+        timeouts: Timeouts,
+        max_connections: int,
         retry: RetryPolicy,
+        http_client: str = "aiohttp",
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         observer: CallObserver | None = None,
     ) -> None:
+        """`http_client`: "aiohttp" or "httpx"; a `transport` (tests' fault injection) implies httpx."""
         url = httpx.URL(base_url)
         if url.scheme not in {"http", "https"} or not url.host:
             raise ConfigurationError("the Paymend base URL must be an http:// or https:// URL with a host")
@@ -138,15 +130,22 @@ class PaymendClient:
         self._random = random
         self._clock = clock
         self._observer = observer
-        self._http = httpx.AsyncClient(
-            base_url=url,
-            auth=_BearerAuth(token),
-            headers={"Accept": "application/json", "User-Agent": f"paymend-streams/{__version__}"},
-            timeout=timeout,
-            transport=transport if transport is not None else AiohttpTransport(limits=limits),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        headers = {"Accept": "application/json", "User-Agent": f"paymend-streams/{__version__}"}
+        self._wire: Wire
+        if transport is not None or http_client == "httpx":
+            self._wire = HttpxWire(
+                self._base_url,
+                timeouts=timeouts,
+                max_connections=max_connections,
+                headers=headers,
+                transport=transport,
+            )
+        elif http_client == "aiohttp":
+            self._wire = AiohttpWire(
+                self._base_url, timeouts=timeouts, max_connections=max_connections, headers=headers
+            )
+        else:
+            raise ConfigurationError(f"PAYMEND_HTTP_CLIENT must be aiohttp or httpx, not {http_client!r}")
 
     @classmethod
     def from_settings(
@@ -158,25 +157,19 @@ class PaymendClient:
         random: Callable[[], float] = _random.random,
         observer: CallObserver | None = None,
     ) -> PaymendClient:
-        """The client the worker uses: URL, token, timeouts, pool size and retries from `settings`.
-
-        The write timeout is the read timeout (no setting of its own; the aiohttp transport
-        ignores it). Raises ConfigurationError when PAYMEND_API_TOKEN is missing.
-        """
+        """The client the worker uses: URL, token, timeouts, pool size, HTTP library and retries from
+        `settings`. Raises ConfigurationError when PAYMEND_API_TOKEN is missing."""
         return cls(
             settings.paymend_url,
             settings.require_paymend_token(),
-            timeout=httpx.Timeout(
-                connect=settings.paymend_connect_timeout_s,
-                read=settings.paymend_read_timeout_s,
-                write=settings.paymend_read_timeout_s,
-                pool=settings.paymend_pool_timeout_s,
+            timeouts=Timeouts(
+                connect_s=settings.paymend_connect_timeout_s,
+                read_s=settings.paymend_read_timeout_s,
+                pool_s=settings.paymend_pool_timeout_s,
             ),
-            limits=httpx.Limits(
-                max_connections=settings.paymend_max_connections,
-                max_keepalive_connections=settings.paymend_max_connections,
-            ),
+            max_connections=settings.paymend_max_connections,
             retry=RetryPolicy.from_settings(settings),
+            http_client=settings.paymend_http_client,
             transport=transport,
             sleep=sleep,
             random=random,
@@ -187,7 +180,6 @@ class PaymendClient:
         return f"PaymendClient(base_url={self._base_url!r}, retry={self._retry!r})"
 
     async def __aenter__(self) -> Self:
-        await self._http.__aenter__()
         return self
 
     async def __aexit__(
@@ -197,7 +189,7 @@ class PaymendClient:
 
     async def aclose(self) -> None:
         """Close the connection pool. The client cannot be used afterwards."""
-        await self._http.aclose()
+        await self._wire.aclose()
 
     # --- the five endpoints -------------------------------------------------------------------
 
@@ -277,14 +269,14 @@ class PaymendClient:
                 await self._sleep(self._retry.delay(attempt, retry_after=retry_after, random=self._random))
 
     async def _attempt(self, call: _Call, context: CallContext) -> PaymentResponse:
-        headers = {"request-id": context.request_id}
+        headers = {"Authorization": f"Bearer {self._token.reveal()}", "request-id": context.request_id}
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         secrets = (*call.secrets, self._token.reveal())
         outcome = "error"
         started = time.perf_counter()
         try:
-            response = await self._http.request(call.method, call.path, content=call.body, headers=headers)
+            response = await self._wire.request(call.method, call.path, body=call.body, headers=headers)
             outcome = outcome_of(response.status_code)
         except TRANSPORT_ERRORS as exc:
             error = error_from_exception(exc, context, secrets=secrets)

@@ -1,7 +1,7 @@
 """The boundary between HTTP and the Paymend domain: responses and transport failures in, results out.
 
-Owns: turning one attempt's outcome (an `httpx.Response`, or an exception raised by httpx or by
-the aiohttp transport underneath it) into either a `PaymentResponse` or a `PaymendError` from
+Owns: turning one attempt's outcome (the `Answer` of a `streams.paymend.wire.Wire`, or an
+exception raised by aiohttp or httpx) into either a `PaymentResponse` or a `PaymendError` from
 `streams.paymend.errors`. Nothing else in the package looks at status codes or library exceptions.
 
 - 2xx: the body must be a JSON object that parses as a PaymentResponse, else protocol error.
@@ -37,6 +37,7 @@ from streams.paymend.errors import (
 from streams.paymend.redact import scrub, scrub_text
 from streams.paymend.responses import PaymentResponse
 from streams.paymend.retry import parse_retry_after
+from streams.paymend.wire import Answer
 
 __all__ = ["TRANSPORT_ERRORS", "error_from_exception", "outcome_of", "result_from_response"]
 
@@ -60,7 +61,7 @@ def outcome_of(status: int) -> str:
 
 
 def result_from_response(
-    response: httpx.Response,
+    response: Answer,
     context: CallContext,
     *,
     secrets: Iterable[str],
@@ -99,6 +100,23 @@ def error_from_exception(exc: BaseException, context: CallContext, *, secrets: I
     """The PaymendError for an exception raised while sending a request or reading its answer."""
     op = context.operation
     detail = scrub_text(f"{type(exc).__name__}: {exc}", secrets)[:_DETAIL_MAX]
+    if isinstance(exc, aiohttp.InvalidURL):
+        return PaymendProtocolError(f"{op}: request failed ({detail})", context=context)
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        # raised by the aiohttp wire itself: no connection was made (or none came free in time)
+        return PaymendUnavailable(
+            f"{op}: could not connect to Paymend ({detail})",
+            kind="connect",
+            maybe_processed=False,
+            context=context,
+        )
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return PaymendUnavailable(
+            f"{op}: no answer from Paymend in time ({detail})",
+            kind="timeout",
+            maybe_processed=True,
+            context=context,
+        )
     if isinstance(exc, httpx.ConnectError | httpx.PoolTimeout | httpx.ProxyError) or (
         isinstance(exc, httpx.ConnectTimeout) and _never_connected(exc)
     ):
@@ -137,7 +155,7 @@ def _never_connected(exc: httpx.ConnectTimeout) -> bool:
     return isinstance(cause, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError)
 
 
-def _server_now(response: httpx.Response, clock: Callable[[], datetime]) -> datetime:
+def _server_now(response: Answer, clock: Callable[[], datetime]) -> datetime:
     """The server's Date header if readable (no clock skew on an HTTP-date Retry-After), else `clock`."""
     date = response.headers.get("Date")
     if date:
@@ -166,7 +184,7 @@ def _first_text(body: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def _rejected(response: httpx.Response, context: CallContext, secrets: tuple[str, ...]) -> PaymendRejected:
+def _rejected(response: Answer, context: CallContext, secrets: tuple[str, ...]) -> PaymendRejected:
     status = response.status_code
     raw = _json_object(response.content)
     body: dict[str, Any] | None = None if raw is None else scrub(raw, secrets)

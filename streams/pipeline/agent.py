@@ -7,17 +7,22 @@ in order, against its row of the `payments` table. Per event:
 1. parse (`Intake`); bad input goes to the dead-letter topic with its reason and coordinates,
    and the event is acknowledged once the dead letter is confirmed by the broker;
 2. `decide` (the pure core) against the stored state;
-3. apply, in this order: the new state to the table (changelogged), the status events, dead
-   letter and conflict records; then the Paymend call, if any, is handed to the `CallExecutor`
-   and runs concurrently with the following events (other payments' calls overlap; a payment
-   never has two);
+3. apply, in this order and without yielding in between: the new state to the table
+   (changelogged), then the status events, dead letter and conflict records (queued to the
+   producer in order, so a payment's status events reach the topic in the order decided); then
+   the Paymend call, if any, is handed to the `CallExecutor` and runs concurrently with the
+   following events (other payments' calls overlap; a payment never has two);
 4. acknowledge the event only when everything it caused is durable: the records above confirmed
-   by the broker and, for a call, its outcome written to the effects topic. Acks are manual
-   (`stream.noack()`), and faust commits only the contiguous prefix of acknowledged offsets, so no
-   offset is committed past an event whose effects are not yet durable.
+   by the broker and, for a call, the outcome applied the same way (step 3) and confirmed. Acks
+   are manual (`stream.noack()`), and faust commits only the contiguous prefix of acknowledged
+   offsets, so no offset is committed past an event whose effects are not yet durable.
 
-The table is written only here, inside stream iteration (faust's rule). A call's outcome comes
-back as an effects message and is applied like any other event.
+A call's outcome is applied in the call's own task, with the record that caused the call as
+faust's current event (the task inherits it): the table write lands on that record's partition,
+which is the payment's partition, and read-decide-write runs without yielding, so it is atomic
+with respect to the agent. If a rebalance started since the call was submitted, the partition may
+belong to another worker by now: the outcome is then written to the effects topic instead and
+applied there by whoever owns the payment (the same path a reconciliation command takes).
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from faust.types import EventT, StreamT, TableT
 from schemas.dead_letter import DeadLetter
 from schemas.status import PaymentStatusChanged
 from streams.pipeline.decide import decide
-from streams.pipeline.executor import CallExecutor
-from streams.pipeline.inputs import Source
+from streams.pipeline.decision import Call, Decision
+from streams.pipeline.effects_codec import encode_outcome
+from streams.pipeline.executor import CallExecutor, Settle
+from streams.pipeline.inputs import CallOutcome, Decline, Input, Source
 from streams.pipeline.intake import BadInput, Intake
 from streams.pipeline.observe import record_decision
 from streams.pipeline.orders import cancel_message, payment_message
@@ -70,7 +77,6 @@ class Processor:
         self._acks: set[asyncio.Task[None]] = set()
         self.executor = CallExecutor(
             runtime.require_paymend,
-            self._write_effect,
             max_in_flight=settings.pipeline_max_in_flight,
             capture_now=settings.paymend_capture_now,
             crash=self._crash,
@@ -82,18 +88,22 @@ class Processor:
 
     async def handle(self, stream: StreamT[Any], event: EventT[Any]) -> None:
         message = event.message
-        topic, partition, offset = message.topic, message.partition, message.offset
-        key, value = message.key, message.value
+        topic, key, value = message.topic, message.key, message.value
         try:
             parsed = self._intake.parse(topic, key, value)
         except BadInput as exc:
             record = DeadLetter.from_failure(
-                source_topic=topic, partition=partition, offset=offset, key=key, value=value, error=exc
+                source_topic=topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=key,
+                value=value,
+                error=exc,
             )
             await self._send_and_wait(self._runtime.topics.dead_letters, key, record.encode())
             self._metrics.dead_letter(topic, type(exc).__name__)
             self._metrics.event_processed(topic, "dead_letter")
-            logger.warning("dead letter from %s[%d]@%d: %s", topic, partition, offset, exc)
+            logger.warning("dead letter from %s[%d]@%d: %s", topic, message.partition, message.offset, exc)
             await stream.ack(event)
             return
 
@@ -107,58 +117,113 @@ class Processor:
 
         assert parsed.input is not None  # Intake sets exactly one of `input` and `by_order`
         payment_id = parsed.payment_id
+        pending: list[Awaitable[Any]] = []
+        decision = self._apply(
+            payment_id,
+            parsed.input,
+            Source(topic, message.offset),
+            event,
+            in_flight=self.executor.in_flight(payment_id),
+            pending=pending,
+        )
+        self._metrics.event_processed(topic, "ok")
+        if decision.call is not None:
+            settle = self._settler(stream, event, payment_id, pending)
+            await self.executor.submit(payment_id, decision.call, parsed.decline, settle)
+        else:
+            self._spawn(self._acknowledge(stream, event, pending))
+
+    def _apply(
+        self,
+        payment_id: str,
+        core_input: Input,
+        source: Source,
+        event: EventT[Any],
+        *,
+        in_flight: bool,
+        pending: list[Awaitable[Any]],
+    ) -> Decision:
+        """Decide `core_input` and write what it decided; never yields (atomic for the agent).
+
+        The table is written for faust's current event, which must be `event` (or a record of the
+        same partition); the records it queues are appended to `pending`.
+        """
         row_key = payment_id.encode()
         raw = self._table.get(row_key)
         before = PaymentState.from_bytes(raw) if raw is not None else None
         decision = decide(
             before,
-            parsed.input,
-            Source(topic, offset),
+            core_input,
+            source,
             payment_id=payment_id,
             now=datetime.now(UTC),
-            in_flight=self.executor.in_flight(payment_id),
+            in_flight=in_flight,
             policy=self._policy,
         )
         if decision.state is not None:
             self._table[row_key] = decision.state.to_bytes()
         after = decision.state or before or PaymentState(payment_id)
 
-        pending: list[Awaitable[Any]] = []
-        if parsed.decline is not None and not (before and before.declines):
-            order_key = parsed.decline.order_id.encode()  # so an order-only cancel can find it
-            pending.append(await topics.order_index.send(key=order_key, value=payment_message(payment_id)))
+        topics = self._runtime.topics
+        if isinstance(core_input, Decline) and not (before and before.declines):
+            order_key = core_input.order_id.encode()  # so an order-only cancel can find the payment
+            pending.append(topics.order_index.send_soon(key=order_key, value=payment_message(payment_id)))
         for entry in decision.statuses:
-            status = _status_event(after, entry)
-            pending.append(await topics.status.send(key=row_key, value=status.encode()))
-
-        def letter(error: Exception) -> bytes:
-            return DeadLetter.from_failure(
-                source_topic=topic, partition=partition, offset=offset, key=key, value=value, error=error
-            ).encode()
-
+            pending.append(topics.status.send_soon(key=row_key, value=_status_event(after, entry).encode()))
         if decision.dead_letter is not None:
-            pending.append(
-                await topics.dead_letters.send(key=row_key, value=letter(BadInput(decision.dead_letter)))
-            )
-            self._metrics.dead_letter(topic, BadInput.__name__)
+            letter = self._letter(event, BadInput(decision.dead_letter))
+            pending.append(topics.dead_letters.send_soon(key=row_key, value=letter))
+            self._metrics.dead_letter(event.message.topic, BadInput.__name__)
             logger.warning("dead letter for payment %s: %s", payment_id, decision.dead_letter)
         if decision.conflict is not None:
-            pending.append(
-                await topics.conflicts.send(key=row_key, value=letter(Conflict(decision.conflict)))
-            )
+            letter = self._letter(event, Conflict(decision.conflict))
+            pending.append(topics.conflicts.send_soon(key=row_key, value=letter))
             logger.warning("conflict for payment %s: %s", payment_id, decision.conflict)
         record_decision(self._metrics, before, after, decision)
-        self._metrics.event_processed(topic, "ok")
+        return decision
 
-        async def acknowledge() -> None:
-            if pending:
-                await asyncio.gather(*pending)
-            await stream.ack(event)
+    def _settler(
+        self, stream: StreamT[Any], event: EventT[Any], payment_id: str, pending: list[Awaitable[Any]]
+    ) -> Settle:
+        """What the executor calls with each outcome of the call chain that `event` started."""
+        app = self._runtime.app
+        generation = app.rebalancing_count
+        source = Source(event.message.topic, event.message.offset, follow_up=True)
 
-        if decision.call is not None:
-            await self.executor.submit(payment_id, decision.call, parsed.decline, acknowledge)
-        else:
-            self._spawn(acknowledge())
+        async def settle(outcome: CallOutcome) -> Call | None:
+            if app.rebalancing or app.rebalancing_count != generation:
+                # The partition may have moved: let its owner apply the outcome.
+                self.executor.hand_over(payment_id, None)
+                await self._send_and_wait(
+                    self._runtime.topics.effects, payment_id.encode(), encode_outcome(outcome)
+                )
+                await self._acknowledge(stream, event, pending)
+                return None
+            decision = self._apply(payment_id, outcome, source, event, in_flight=False, pending=pending)
+            self.executor.hand_over(payment_id, decision.call)
+            if decision.call is None:
+                await self._acknowledge(stream, event, pending)
+            return decision.call
+
+        return settle
+
+    @staticmethod
+    async def _acknowledge(stream: StreamT[Any], event: EventT[Any], pending: list[Awaitable[Any]]) -> None:
+        if pending:
+            await asyncio.gather(*pending)
+        await stream.ack(event)
+
+    @staticmethod
+    def _letter(event: EventT[Any], error: Exception) -> bytes:
+        message = event.message
+        return DeadLetter.from_failure(
+            source_topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            error=error,
+        ).encode()
 
     async def stop(self) -> None:
         await self.executor.stop()
@@ -179,9 +244,6 @@ class Processor:
         task = asyncio.create_task(guarded())
         self._acks.add(task)
         task.add_done_callback(self._acks.discard)
-
-    async def _write_effect(self, key: bytes, value: bytes) -> None:
-        await self._send_and_wait(self._runtime.topics.effects, key, value)
 
     @staticmethod
     async def _send_and_wait(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:

@@ -68,7 +68,7 @@ def decide(
     the input was read, for redelivery detection.
     """
     current = state or PaymentState(payment_id)
-    if current.applied.get(source.topic, -1) >= source.offset:
+    if not source.follow_up and current.applied.get(source.topic, -1) >= source.offset:
         return _redelivered(current, event, source, in_flight)
     match event:
         case Decline():

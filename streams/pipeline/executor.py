@@ -5,14 +5,19 @@ a full executor makes the agent wait, which is backpressure) and returns at once
 goes on with other payments' events while Paymend takes tens or hundreds of milliseconds.
 
 Failure policy of a call:
-- a definite answer (success, or a 4xx refusal) becomes a `CallOutcome`, written to the effects
-  topic (keyed by payment ID) and confirmed by the broker; only then is the input that caused the
-  call acknowledged, so its offset cannot be committed before the outcome is durable;
+- a definite answer (success, or a 4xx refusal) becomes a `CallOutcome`, handed to the `settle`
+  function the call was submitted with. `settle` applies it to the payment's state (the agent's
+  `Processor` does that in this task, see its docstring) and returns the follow-up call the
+  outcome requires (a void after a create that a cancel overtook, say) or None when the chain is
+  done. A follow-up runs in the same task and slot, so a chain never waits for a slot it holds.
 - Paymend unavailable (the client's own retries exhausted) or an unreadable answer: the call is
   tried again, with capped exponential backoff and jitter, for as long as it takes. The input stays
   unacknowledged meanwhile; if the worker stops or loses the partition, the task is cancelled and
   the next owner sees the input again and re-drives the call with the same `merchantReference`.
 - anything unexpected crashes the worker (after logging), rather than losing the input.
+
+`in_flight(payment_id)` is what the decision core is told; `settle` keeps it true to the state
+with `hand_over` (the follow-up's op, or nothing), synchronously with the state write.
 """
 
 from __future__ import annotations
@@ -32,26 +37,24 @@ from streams.paymend.port import PaymendPort
 from streams.paymend.responses import PaymentResponse
 from streams.pipeline.create_request import build_create_request
 from streams.pipeline.decision import Call
-from streams.pipeline.effects_codec import encode_outcome
 from streams.pipeline.inputs import CallOutcome, PaymentSnapshot
 from streams.pipeline.state import OpKind
 
-__all__ = ["CallExecutor", "OutcomeWriter"]
+__all__ = ["CallExecutor", "Settle"]
 
 logger = logging.getLogger(__name__)
 
 
-class OutcomeWriter(Protocol):
-    """Writes an outcome message and returns once the broker confirmed it."""
+class Settle(Protocol):
+    """Applies a call's outcome; returns the follow-up call, or None once the chain is done."""
 
-    async def __call__(self, key: bytes, value: bytes, /) -> None: ...
+    async def __call__(self, outcome: CallOutcome, /) -> Call | None: ...
 
 
 class CallExecutor:
     def __init__(
         self,
         paymend: Callable[[], PaymendPort],
-        write: OutcomeWriter,
         *,
         max_in_flight: int,
         capture_now: bool,
@@ -61,7 +64,6 @@ class CallExecutor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._paymend = paymend
-        self._write = write
         self._slots = asyncio.Semaphore(max_in_flight)
         self._capture_now = capture_now
         self._crash = crash
@@ -78,21 +80,22 @@ class CallExecutor:
     def running(self) -> int:
         return len(self._in_flight)
 
-    async def submit(
-        self,
-        payment_id: str,
-        call: Call,
-        decline: DeclineEvent | None,
-        acknowledge: Callable[[], Awaitable[None]],
-    ) -> None:
-        """Start `call`; `acknowledge` runs once its outcome is durable. Waits for a free slot."""
+    def hand_over(self, payment_id: str, follow_up: Call | None) -> None:
+        """The payment's call in flight is now `follow_up` (None: no call in flight any more)."""
+        if follow_up is None:
+            self._in_flight.pop(payment_id, None)
+        else:
+            self._in_flight[payment_id] = follow_up.op_id
+
+    async def submit(self, payment_id: str, call: Call, decline: DeclineEvent | None, settle: Settle) -> None:
+        """Start `call`; its outcome goes to `settle` (see the module docstring). Waits for a slot."""
         if call.kind is OpKind.CREATE and decline is None:
             raise ValueError("a create needs the decline that carries the card")
         await self._slots.acquire()
         self._in_flight[payment_id] = call.op_id
-        task = asyncio.create_task(
-            self._run(payment_id, call, decline, acknowledge), name=f"paymend-{call.op_id}"
-        )
+        # The task starts with a copy of the caller's context: faust's current event (the record
+        # that caused the call) stays current in it, which is where `settle` writes the table.
+        task = asyncio.create_task(self._run(payment_id, call, decline, settle), name=f"paymend-{call.op_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -102,17 +105,15 @@ class CallExecutor:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _run(
-        self,
-        payment_id: str,
-        call: Call,
-        decline: DeclineEvent | None,
-        acknowledge: Callable[[], Awaitable[None]],
-    ) -> None:
+    async def _run(self, payment_id: str, call: Call, decline: DeclineEvent | None, settle: Settle) -> None:
+        current: Call | None = call
         try:
-            outcome = await self._answer(payment_id, call, decline)
-            await self._write(payment_id.encode(), encode_outcome(outcome))
-            await acknowledge()
+            while current is not None:
+                call = current
+                if call.kind is OpKind.CREATE and decline is None:
+                    raise ValueError("a create needs the decline that carries the card")
+                outcome = await self._answer(payment_id, call, decline)
+                current = await settle(outcome)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

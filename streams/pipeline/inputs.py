@@ -28,8 +28,15 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Source:
+    """Where an input was read (`topic:offset`), for redelivery detection and status provenance.
+
+    `follow_up`: the input is the outcome of a call this record caused, applied on its behalf (not
+    read from the topic): the record's offset is already applied, and that is no redelivery.
+    """
+
     topic: str
     offset: int
+    follow_up: bool = False
 
     def __str__(self) -> str:
         return f"{self.topic}:{self.offset}"

@@ -35,6 +35,7 @@ from streams.paymend import (
     PaymentResponse,
     PaymentStatus,
 )
+from streams.paymend.wire import AiohttpWire, HttpxWire
 from streams.settings import ConfigurationError, Secret, Settings
 from tests.unit.paymend_builders import CVV, PAN, TOKEN, payment_json, payment_request
 
@@ -458,16 +459,42 @@ async def test_the_client_repr_hides_the_token(harness_factory: Callable[..., Ha
 # --- the real transport (loopback only) ---------------------------------------------------------
 
 
-async def test_the_default_transport_is_aiohttp_with_the_configured_pool() -> None:
+async def test_the_default_wire_is_raw_aiohttp_with_the_configured_pool_and_timeouts() -> None:
     settings = Settings(paymend_api_token=Secret(TOKEN), paymend_base_url=BASE, paymend_max_connections=7)
     async with PaymendClient.from_settings(settings) as client:
-        transport = client._http._transport
+        wire = client._wire
+        assert isinstance(wire, AiohttpWire)
+        session = wire._session or wire._open()
+        assert session.connector is not None
+        assert session.connector.limit == 7
+        assert (session.timeout.sock_connect, session.timeout.sock_read, session.timeout.connect) == (
+            2.0,
+            10.0,
+            7.0,
+        )
+
+
+async def test_the_httpx_wire_uses_the_aiohttp_transport_with_the_configured_pool() -> None:
+    settings = Settings(
+        paymend_api_token=Secret(TOKEN),
+        paymend_base_url=BASE,
+        paymend_max_connections=7,
+        paymend_http_client="httpx",
+    )
+    async with PaymendClient.from_settings(settings) as client:
+        wire = client._wire
+        assert isinstance(wire, HttpxWire)
+        transport = wire._http._transport
         assert isinstance(transport, AiohttpTransport)
         assert transport.limits.max_connections == 7
-        assert client._http.timeout == httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=5.0)
+        assert wire._http.timeout == httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=5.0)
 
 
-async def test_a_round_trip_through_aiohttp() -> None:
+WIRES = pytest.mark.parametrize("wire", ["aiohttp", "httpx"])
+
+
+@WIRES
+async def test_a_round_trip_over_a_real_connection(wire: str) -> None:
     seen: list[tuple[str, str, dict[str, str], bytes]] = []
 
     async def capture(request: web.Request) -> web.Response:
@@ -479,7 +506,11 @@ async def test_a_round_trip_through_aiohttp() -> None:
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        settings = Settings(paymend_api_token=Secret(TOKEN), paymend_base_url=str(server.make_url("/")))
+        settings = Settings(
+            paymend_api_token=Secret(TOKEN),
+            paymend_base_url=str(server.make_url("/")),
+            paymend_http_client=wire,
+        )
         async with PaymendClient.from_settings(settings) as client:
             response = await client.capture("pay_1", 750, request_id="req-rt")
     finally:
@@ -492,7 +523,8 @@ async def test_a_round_trip_through_aiohttp() -> None:
     assert headers["Content-Type"] == "application/json"
 
 
-async def test_aiohttp_connection_refused_is_unavailable_and_never_connected() -> None:
+@WIRES
+async def test_connection_refused_is_unavailable_and_never_connected(wire: str) -> None:
     with socket.socket() as closed:  # bound, not listening: connections are refused
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -500,6 +532,7 @@ async def test_aiohttp_connection_refused_is_unavailable_and_never_connected() -
             paymend_api_token=Secret(TOKEN),
             paymend_base_url=f"http://127.0.0.1:{port}",
             paymend_retry_attempts=2,
+            paymend_http_client=wire,
         )
         delays: list[float] = []
 
@@ -514,7 +547,8 @@ async def test_aiohttp_connection_refused_is_unavailable_and_never_connected() -
     assert not isinstance(caught.value, httpx.HTTPError)
 
 
-async def test_aiohttp_server_disconnect_counts_as_maybe_processed() -> None:
+@WIRES
+async def test_a_server_disconnect_counts_as_maybe_processed(wire: str) -> None:
     # httpx-aiohttp reports a server disconnect as httpx.ConnectTimeout; it is not a connect failure.
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -528,6 +562,7 @@ async def test_aiohttp_server_disconnect_counts_as_maybe_processed() -> None:
             paymend_api_token=Secret(TOKEN),
             paymend_base_url=f"http://127.0.0.1:{port}",
             paymend_retry_attempts=1,
+            paymend_http_client=wire,
         )
         async with PaymendClient.from_settings(settings) as client:
             with pytest.raises(PaymendError) as caught:
