@@ -80,11 +80,7 @@ def run_worker(settings: Settings) -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     runtime = create_app(settings)
-    worker = faust.Worker(runtime.app, loglevel=settings.log_level.upper(), loop=loop)
-    # faust's terminal spinner sets the root logger to DEBUG so that it spins on every record:
-    # every debug call in faust and aiokafka (several per message) then builds a LogRecord that no
-    # handler prints. Without the spinner the root logger keeps LOG_LEVEL (~6 % of the worker's CPU).
-    worker.spinner = None
+    worker = make_worker(runtime.app, settings, loop)
     # httpx logs every request line at INFO: one line per Paymend call floods production logs.
     # The client logs its attempts at DEBUG, and /metrics counts every call.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
@@ -100,6 +96,18 @@ def run_worker(settings: Settings) -> int:
     except SystemExit as exc:  # mode always exits through SystemExit: 0 clean, 1 crashed
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+
+
+def make_worker(app: faust.App, settings: Settings, loop: asyncio.AbstractEventLoop) -> faust.Worker:
+    """The faust Worker for `app`, logging at LOG_LEVEL.
+
+    faust's terminal spinner sets the root logger to DEBUG so that it spins on every record: every
+    debug call in faust and aiokafka (several per message) then builds a LogRecord that no handler
+    prints. Without the spinner the root logger keeps LOG_LEVEL (about 6 % of the worker's CPU).
+    """
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), loop=loop)
+    worker.spinner = None
+    return worker
 
 
 def format_config(settings: Settings) -> str:

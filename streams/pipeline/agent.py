@@ -80,6 +80,7 @@ class Processor:
             max_in_flight=settings.pipeline_max_in_flight,
             capture_now=settings.paymend_capture_now,
             crash=self._crash,
+            track=runtime.metrics.paymend_call_in_flight,
         )
 
     @property

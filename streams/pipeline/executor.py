@@ -27,6 +27,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -59,6 +60,7 @@ class CallExecutor:
         max_in_flight: int,
         capture_now: bool,
         crash: Callable[[BaseException], Awaitable[None]],
+        track: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
         retry_base_s: float = 1.0,
         retry_max_s: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -67,6 +69,7 @@ class CallExecutor:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._capture_now = capture_now
         self._crash = crash
+        self._track = track
         self._retry_base_s = retry_base_s
         self._retry_max_s = retry_max_s
         self._sleep = sleep
@@ -130,7 +133,8 @@ class CallExecutor:
         attempt = 0
         while True:
             try:
-                response = await self._invoke(call, decline)
+                with self._track():
+                    response = await self._invoke(call, decline)
             except PaymendRejected as exc:
                 return CallOutcome(call.op_id, call.kind, rejected_status=exc.status, reason=str(exc))
             except (PaymendUnavailable, PaymendProtocolError) as exc:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.broker.embedded import free_port
+from streams.pipeline.effects_codec import decode_effect
+from streams.pipeline.inputs import CallOutcome
 from tests.fixtures.pipeline import (
     APPROVE,
     DECLINE_51,
@@ -235,6 +240,15 @@ def scrape(url: str, label: str) -> dict[tuple[str, str], float]:
     return out
 
 
+def calls_in_flight(url: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "paymend_streams_paymend_calls_in_flight":
+                return sample.value
+    raise AssertionError("no paymend_calls_in_flight gauge in /metrics")
+
+
 def test_kill_9_mid_stream_loses_no_decline_and_creates_no_duplicate(stack_factory: StackFactory) -> None:
     stack = stack_factory(sandbox_env={"SANDBOX_LATENCY_MS": "uniform:5,40"})
     payments = [pid("kill") for _ in range(120)]
@@ -330,3 +344,28 @@ def test_rocksdb_state_lives_on_the_partition_of_its_payment(stack_factory: Stac
     )
     for payment in payments:
         assert where[payment][changelog] == where[payment][stack.settings.topic_declines], payment
+
+
+def test_calls_in_flight_across_a_rebalance_settle_through_the_new_owner(
+    stack_factory: StackFactory, tmp_path: Path
+) -> None:
+    """A call's outcome is applied in its own task only while no rebalance happened since the call
+    started; otherwise it goes through the effects topic to whoever owns the payment now."""
+    stack = stack_factory(sandbox_env={"SANDBOX_LATENCY_MS": "fixed:4000"})
+    payments = [pid("rebalance") for _ in range(16)]
+    for payment in payments:
+        stack.decline(payment, APPROVE)
+    stack.wait_until(lambda: calls_in_flight(stack.worker.url) >= 8, 30, "calls in flight")
+
+    second = dataclasses.replace(
+        stack.settings, worker_web_port=free_port(), worker_data_dir=str(tmp_path / "second-worker")
+    )
+    stack.start_worker(second)  # joins the group: a rebalance while the calls are in flight
+
+    stack.wait_until(lambda: all(stack.statuses(p) for p in payments), 90, "every decline to be recovered")
+    for payment in payments:
+        assert {e.new_status for e in stack.statuses(payment)} == {"AUTHORIZED"}
+        assert stack.paymend(payment)["count"] == 1, f"{payment} has a duplicate Paymend payment"
+    effects = stack.read_all(stack.settings.topic_effects, 10_000, timeout=5)
+    outcomes = [value for _, value in effects if isinstance(decode_effect(value), CallOutcome)]
+    assert outcomes, "no outcome went through the effects topic: the rebalance missed the calls in flight"

@@ -224,6 +224,39 @@ def test_an_outcome_for_another_operation_is_stale() -> None:
     assert d.state is None
 
 
+def test_an_outcome_applied_for_its_decline_is_no_redelivery_and_is_replayed_with_it() -> None:
+    declined = decide(
+        None, decline(), Source("declines", 7), payment_id=PID, now=T0, in_flight=False, policy=Policy()
+    )
+    assert declined.state is not None
+    assert declined.call is not None
+    snapshot = PaymentSnapshot("pm_1", P.PENDING, T0)
+    outcome = CallOutcome(declined.call.op_id, OpKind.CREATE, payment=snapshot)
+    follow_up = Source("declines", 7, follow_up=True)
+
+    applied = decide(
+        declined.state, outcome, follow_up, payment_id=PID, now=T0, in_flight=False, policy=Policy()
+    )
+
+    assert Note.REDELIVERY not in applied.notes
+    assert [e.status for e in applied.statuses] == [P.PENDING]
+    assert applied.state is not None
+    assert applied.state.operation is None
+    # the decline read again after a crash re-publishes the PENDING its call's outcome caused
+    again = decide(
+        applied.state,
+        decline(),
+        Source("declines", 7),
+        payment_id=PID,
+        now=T0,
+        in_flight=False,
+        policy=Policy(),
+    )
+    assert Note.REDELIVERY in again.notes
+    assert again.statuses == applied.statuses
+    assert again.call is None
+
+
 def test_a_rejected_create_is_dead_lettered_and_never_retried() -> None:
     state = PaymentState(PID).next_operation(OpKind.CREATE, T0)
     assert state.operation is not None

@@ -72,3 +72,28 @@ def test_a_malformed_setting_is_a_configuration_error(
     monkeypatch.setenv("WORKER_WEB_PORT", "not-a-port")
     assert main(["worker", "--print-config"]) == 2
     assert "WORKER_WEB_PORT" in caplog.text
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING"])
+def test_the_worker_logs_at_log_level_and_faust_debug_calls_build_no_records(level: str) -> None:
+    import asyncio
+    import logging
+
+    from streams.app import create_app
+    from streams.settings import Secret, Settings
+    from streams.worker import make_worker
+
+    settings = Settings(kafka_bootstrap="127.0.0.1:9", paymend_api_token=Secret("t"), log_level=level)
+    loop = asyncio.new_event_loop()
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        worker = make_worker(create_app(settings).app, settings, loop)
+        worker._setup_logging()  # what execute_from_commandline does first
+        assert root.level == getattr(logging, level)
+        assert not logging.getLogger("faust.topics").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("aiokafka.producer.producer").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        loop.close()
