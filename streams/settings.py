@@ -96,6 +96,13 @@ class Settings:
         "name, so a restarted pod takes its partitions back without a rebalance. Empty: dynamic.",
         "",
     )
+    kafka_fetch_max_wait_ms: int = _setting(
+        "KAFKA_FETCH_MAX_WAIT_MS",
+        "Longest the broker may hold an idle fetch of the worker's consumer. 0: faust's 1500 ms on a "
+        "real Kafka (which answers as soon as records arrive), 20 ms on the embedded broker (which "
+        "holds fetches regardless).",
+        0,
+    )
     topic_partitions: int = _setting(
         "TOPIC_PARTITIONS",
         "Partitions of every input, table and webhook topic. They must all match (co-partitioning).",
@@ -303,6 +310,8 @@ class Settings:
         for name in ("cancel_captured_action", "settled_elsewhere_captured_action"):
             if getattr(self, name) not in {"refund", "none"}:
                 raise ConfigurationError(f"{setting_env(name)} must be refund or none")
+        if self.kafka_fetch_max_wait_ms < 0:
+            raise ConfigurationError("KAFKA_FETCH_MAX_WAIT_MS must be 0 or more")
         if self.pipeline_max_in_flight < 1:
             raise ConfigurationError("PIPELINE_MAX_IN_FLIGHT must be at least 1")
         if not self.webhook_path.startswith("/"):

@@ -266,3 +266,26 @@ async def test_the_default_paymend_client_is_a_real_client_on_the_configured_url
     finally:
         await connection.stop()
     assert runtime.paymend is None
+
+
+@pytest.mark.parametrize(
+    ("embedded", "setting", "expected"),
+    [(True, 0, 20), (False, 0, 1500), (False, 250, 250), (True, 300, 300)],
+)
+async def test_the_worker_consumer_fetch_wait_is_faust_s_unless_set_or_embedded(
+    embedded: bool, setting: int, expected: int
+) -> None:
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:9",
+        kafka_embedded=embedded,
+        kafka_fetch_max_wait_ms=setting,
+        paymend_api_token=Secret("t"),
+    )
+    app = create_app(settings, registry=CollectorRegistry()).app
+    thread = app.consumer._thread  # type: ignore[attr-defined]
+    try:
+        consumer = thread._create_worker_consumer(app.transport)  # built, never started: no connection
+        await consumer.stop()  # never started: only marks it closed
+        assert consumer._fetch_max_wait_ms == expected
+    finally:
+        thread.thread_loop.close()
