@@ -191,6 +191,8 @@ class Processor:
         generation = app.rebalancing_count
         source = Source(event.message.topic, event.message.offset, follow_up=True)
 
+        # `settle` holds `event` strongly: faust keeps the current event as a weak reference, and
+        # the call's task (which inherited it) writes the table in its name.
         async def settle(outcome: CallOutcome) -> Call | None:
             if app.rebalancing or app.rebalancing_count != generation:
                 # The partition may have moved: let its owner apply the outcome.
