@@ -9,7 +9,7 @@ RUN_DIR := .run
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test lint typecheck fmt stop clean unit integration tools
+.PHONY: help run test lint typecheck fmt stop clean unit integration tools chaos bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ tools: $(STAMP) ## Check the tools the tests run (promtool, hadolint); as root, 
 
 test: lint typecheck tools ## Lint, type-check and run the whole test suite (integration tests included)
 	$(BIN)/python -m pytest
+
+chaos: $(STAMP) ## Reliability suite at full size, prints its figures (many minutes)
+	$(BIN)/python -m tests.chaos
+
+bench: $(STAMP) ## Benchmarks (limits, pipeline, webhooks, 1M-payment table) as one table; BENCH_ARGS="--quick --runs 1"
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 unit: $(STAMP) tools ## Run only the tests that need no broker or sandbox
 	$(BIN)/python -m pytest -m 'not integration'

@@ -101,10 +101,15 @@ class Processor:
                 value=value,
                 error=exc,
             )
-            await self._send_and_wait(self._runtime.topics.dead_letters, key, record.encode())
+            # The record's key and reason are masked (a fuzzed key or field may hold a card number);
+            # the dead letter is keyed, and the line logged, with those, never with the raw input.
+            masked_key = None if record.key is None else record.key.encode()
+            await self._send_and_wait(self._runtime.topics.dead_letters, masked_key, record.encode())
             self._metrics.dead_letter(topic, type(exc).__name__)
             self._metrics.event_processed(topic, "dead_letter")
-            logger.warning("dead letter from %s[%d]@%d: %s", topic, message.partition, message.offset, exc)
+            logger.warning(
+                "dead letter from %s[%d]@%d: %s", topic, message.partition, message.offset, record.reason
+            )
             await stream.ack(event)
             return
 
