@@ -32,7 +32,7 @@ from mode import Service
 from prometheus_client import CollectorRegistry
 
 from streams.broker.client_config import faust_broker_options
-from streams.broker.fetch_wait import EMBEDDED_FETCH_MAX_WAIT_MS, use_fetch_max_wait
+from streams.broker.worker_consumer import EMBEDDED_FETCH_MAX_WAIT_MS, use_worker_consumer
 from streams.metrics import Metrics
 from streams.paymend.client import PaymendClient
 from streams.paymend.port import PaymendPort
@@ -211,10 +211,9 @@ def create_app(
     registry = CollectorRegistry(auto_describe=True) if registry is None else registry
     app = faust.App(settings.app_id, **faust_app_options(settings))
     fetch_wait = settings.kafka_fetch_max_wait_ms or (
-        EMBEDDED_FETCH_MAX_WAIT_MS if settings.kafka_embedded else 0
+        EMBEDDED_FETCH_MAX_WAIT_MS if settings.kafka_embedded else None
     )
-    if fetch_wait:
-        use_fetch_max_wait(app, fetch_wait)
+    use_worker_consumer(app, fetch_max_wait_ms=fetch_wait)
     setup_prometheus_sensors(app, registry=registry, name_prefix=FAUST_METRICS_PREFIX)
     metrics = Metrics(registry)
     topics = Topics.for_app(app, settings)

@@ -33,13 +33,13 @@ def _write(path: Path, data: dict[str, float]) -> None:
 
 
 def _same_fetch_wait(app: faust.App, settings: Settings) -> None:
-    """The consumer's fetch wait `streams.app.create_app` gives the worker, where it sets one."""
+    """The consumer `streams.app.create_app` gives the worker, with its fetch wait on the embedded broker."""
     try:
-        from streams.broker.fetch_wait import EMBEDDED_FETCH_MAX_WAIT_MS, use_fetch_max_wait
+        from streams.broker.worker_consumer import EMBEDDED_FETCH_MAX_WAIT_MS, use_worker_consumer
     except ImportError:  # a version of the service without the setting
         return
     wait = getattr(settings, "kafka_fetch_max_wait_ms", None) or EMBEDDED_FETCH_MAX_WAIT_MS
-    use_fetch_max_wait(app, wait)
+    use_worker_consumer(app, fetch_max_wait_ms=wait)
 
 
 def build(bootstrap: str, topic: str, partitions: int, events: int, result: Path, data_dir: str) -> faust.App:
