@@ -269,6 +269,17 @@ class Settings:
     worker_data_dir: str = _setting(
         "WORKER_DATA_DIR", "Directory of the worker's RocksDB tables and faust state.", "./.run/worker-data"
     )
+    rocksdb_write_buffer_mb: int = _setting(
+        "ROCKSDB_WRITE_BUFFER_MB",
+        "MiB of one RocksDB memtable, per table partition (two at most each). faust's default is 64 "
+        "(three each): 8 partitions then hold up to 1.5 GiB while a worker recovers a large table.",
+        16,
+    )
+    rocksdb_block_cache_mb: int = _setting(
+        "ROCKSDB_BLOCK_CACHE_MB",
+        "MiB of RocksDB's block cache, per table partition. faust's default is 2048.",
+        32,
+    )
     worker_web_host: str = _setting(
         "WORKER_WEB_HOST", "Address the web server (webhooks, /metrics, /live, /ready) binds.", "0.0.0.0"
     )
@@ -312,6 +323,8 @@ class Settings:
                 raise ConfigurationError(f"{setting_env(name)} must be refund or none")
         if self.kafka_fetch_max_wait_ms < 0:
             raise ConfigurationError("KAFKA_FETCH_MAX_WAIT_MS must be 0 or more")
+        if self.rocksdb_write_buffer_mb < 1 or self.rocksdb_block_cache_mb < 1:
+            raise ConfigurationError("ROCKSDB_WRITE_BUFFER_MB and ROCKSDB_BLOCK_CACHE_MB must be at least 1")
         if self.pipeline_max_in_flight < 1:
             raise ConfigurationError("PIPELINE_MAX_IN_FLIGHT must be at least 1")
         if not self.webhook_path.startswith("/"):
