@@ -48,7 +48,7 @@ from streams.pipeline.observe import record_decision
 from streams.pipeline.orders import cancel_message, payment_message
 from streams.pipeline.policy import Policy
 from streams.pipeline.state import PaymentState, StatusEntry
-from streams.pipeline.table_options import table_options
+from streams.pipeline.table_options import bytes_table
 
 if TYPE_CHECKING:
     from streams.app import Runtime
@@ -290,13 +290,7 @@ def register_agent(runtime: Runtime) -> TableT[bytes, bytes]:
     settings = runtime.settings
     # Keys and values are bytes, and the app's default serializers are raw: the changelog holds
     # the payment ID and `PaymentState.to_bytes()` as they are.
-    table = app.Table(
-        TABLE_NAME,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        options=table_options(settings),
-    )
+    table = bytes_table(app, TABLE_NAME, settings)
     intake = Intake(settings)
     source = app.topic(
         *intake.topics, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"

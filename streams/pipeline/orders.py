@@ -25,7 +25,7 @@ from faust.types import StreamT
 from schemas.dead_letter import DeadLetter
 from schemas.errors import SchemaError
 from schemas.merchant import OrderCancelled
-from streams.pipeline.table_options import table_options
+from streams.pipeline.table_options import bytes_table
 
 if TYPE_CHECKING:
     from streams.app import Runtime
@@ -123,13 +123,7 @@ def _for_payment(cancel: OrderCancelled, payment_id: str) -> OrderCancelled:
 
 def register_order_router(runtime: Runtime) -> None:
     app, topics, settings = runtime.app, runtime.topics, runtime.settings
-    table = app.Table(
-        TABLE_NAME,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        options=table_options(settings),
-    )
+    table = bytes_table(app, TABLE_NAME, settings)
 
     async def router(stream: StreamT[Any]) -> None:
         async for event in stream.events():

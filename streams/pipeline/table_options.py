@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import faust
+from faust.types import TableT
+
 from streams.settings import Settings
 
-__all__ = ["table_options"]
+__all__ = ["bytes_table", "table_options"]
 
 _MIB = 1024 * 1024
 
@@ -26,3 +29,14 @@ def table_options(settings: Settings) -> dict[str, Any]:
         "max_write_buffer_number": 2,
         "block_cache_size": settings.rocksdb_block_cache_mb * _MIB,
     }
+
+
+def bytes_table(app: faust.App, name: str, settings: Settings) -> TableT[bytes, bytes]:
+    """A table of raw bytes keys and values, co-partitioned with the inputs, with `table_options`."""
+    return app.Table(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        options=table_options(settings),
+    )
