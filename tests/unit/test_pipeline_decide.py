@@ -216,6 +216,62 @@ def test_a_redelivered_input_republishes_what_it_caused_with_the_same_event_id()
     assert h.published == first + first
 
 
+def test_a_redelivered_input_does_not_republish_a_status_a_later_one_superseded() -> None:
+    """kill -9 after the create outcome's state reached the changelog but its PENDING status did
+    not: the restarted worker applies the final webhook, then reads the decline again."""
+    declined = decide(
+        None, decline(), Source("declines", 7), payment_id=PID, now=T0, in_flight=False, policy=Policy()
+    )
+    assert declined.state is not None
+    assert declined.call is not None
+    outcome = CallOutcome(declined.call.op_id, OpKind.CREATE, payment=PaymentSnapshot("pm_1", P.PENDING, T0))
+    pending = decide(
+        declined.state,
+        outcome,
+        Source("declines", 7, follow_up=True),
+        payment_id=PID,
+        now=T0,
+        in_flight=False,
+        policy=Policy(),
+    )
+    assert pending.state is not None
+    final = decide(
+        pending.state,
+        Webhook("evt_1", PaymentSnapshot("pm_1", P.FAILED, T0 + timedelta(seconds=1))),
+        Source("webhooks", 3),
+        payment_id=PID,
+        now=T0,
+        in_flight=False,
+        policy=Policy(),
+    )
+    assert final.state is not None
+    assert [e.status for e in final.statuses] == [P.FAILED]
+
+    again = decide(
+        final.state,
+        decline(),
+        Source("declines", 7),
+        payment_id=PID,
+        now=T0,
+        in_flight=False,
+        policy=Policy(),
+    )
+
+    assert Note.REDELIVERY in again.notes
+    assert again.statuses == ()  # PENDING would follow FAILED on the topic under its own eventId
+    # the webhook read again still re-publishes its FAILED: nothing came after it
+    replayed = decide(
+        final.state,
+        Webhook("evt_1", PaymentSnapshot("pm_1", P.FAILED, T0 + timedelta(seconds=1))),
+        Source("webhooks", 3),
+        payment_id=PID,
+        now=T0,
+        in_flight=False,
+        policy=Policy(),
+    )
+    assert [e.status for e in replayed.statuses] == [P.FAILED]
+
+
 def test_an_outcome_for_another_operation_is_stale() -> None:
     h = Harness()
     h.feed(decline())
