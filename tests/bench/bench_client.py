@@ -13,8 +13,9 @@ so that a slow spell of the machine does not fall on one client only. The client
 - `httpx (default transport)`: `httpx.AsyncClient` on its own httpcore transport, bytes in and out.
 - `httpx + AiohttpTransport`: the same, on httpx-aiohttp's transport (PaymendClient's stack, minus
   PaymendClient): the gap to the next row is the client's own work (models, parsing, ids, auth).
-- `PaymendClient`: the real client from `from_settings` (httpx over httpx-aiohttp's
-  AiohttpTransport), typed `PaymentRequest` in, parsed `PaymentResponse` out, one attempt per call.
+- `PaymendClient`: the real client from `from_settings` (its default wire, raw aiohttp:
+  `PAYMEND_HTTP_CLIENT=aiohttp`), typed `PaymentRequest` in, parsed `PaymentResponse` out, one
+  attempt per call.
 
 Every pool holds `concurrency` keep-alive connections. Prints the runs, then a table: median req/s
 with min and max over the runs, p50/p99 latency of one request over all runs, the median client CPU
@@ -126,7 +127,7 @@ class HttpxAiohttpTarget(HttpxTarget):
 class PaymendTarget:
     """The real PaymendClient, built as the worker builds it; no retries, so errors are counted."""
 
-    label = "PaymendClient (httpx-aiohttp)"
+    label = "PaymendClient (aiohttp wire)"
 
     def __init__(self, url: str, concurrency: int) -> None:
         settings = Settings(
