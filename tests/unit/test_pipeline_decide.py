@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 from schemas.enums import PaymentStatus, StatusCause
 from streams.metrics import Metrics
 from streams.pipeline.decide import decide
-from streams.pipeline.decision import Note
-from streams.pipeline.inputs import CallOutcome, PaymentSnapshot, Reconcile, Source, Webhook
+from streams.pipeline.decision import Decision, Note
+from streams.pipeline.inputs import CallOutcome, Input, PaymentSnapshot, Reconcile, Source, Webhook
 from streams.pipeline.lifecycle import Ordering, compare
 from streams.pipeline.observe import record_decision
 from streams.pipeline.policy import Policy
@@ -216,59 +216,31 @@ def test_a_redelivered_input_republishes_what_it_caused_with_the_same_event_id()
     assert h.published == first + first
 
 
+def at_rest(state: PaymentState | None, event: Input, source: Source) -> Decision:
+    """`decide` with no call in flight, at T0, under the default policy."""
+    return decide(state, event, source, payment_id=PID, now=T0, in_flight=False, policy=Policy())
+
+
 def test_a_redelivered_input_does_not_republish_a_status_a_later_one_superseded() -> None:
     """kill -9 after the create outcome's state reached the changelog but its PENDING status did
     not: the restarted worker applies the final webhook, then reads the decline again."""
-    declined = decide(
-        None, decline(), Source("declines", 7), payment_id=PID, now=T0, in_flight=False, policy=Policy()
-    )
+    declined = at_rest(None, decline(), Source("declines", 7))
     assert declined.state is not None
     assert declined.call is not None
     outcome = CallOutcome(declined.call.op_id, OpKind.CREATE, payment=PaymentSnapshot("pm_1", P.PENDING, T0))
-    pending = decide(
-        declined.state,
-        outcome,
-        Source("declines", 7, follow_up=True),
-        payment_id=PID,
-        now=T0,
-        in_flight=False,
-        policy=Policy(),
-    )
+    pending = at_rest(declined.state, outcome, Source("declines", 7, follow_up=True))
     assert pending.state is not None
-    final = decide(
-        pending.state,
-        Webhook("evt_1", PaymentSnapshot("pm_1", P.FAILED, T0 + timedelta(seconds=1))),
-        Source("webhooks", 3),
-        payment_id=PID,
-        now=T0,
-        in_flight=False,
-        policy=Policy(),
-    )
+    webhook = Webhook("evt_1", PaymentSnapshot("pm_1", P.FAILED, T0 + timedelta(seconds=1)))
+    final = at_rest(pending.state, webhook, Source("webhooks", 3))
     assert final.state is not None
     assert [e.status for e in final.statuses] == [P.FAILED]
 
-    again = decide(
-        final.state,
-        decline(),
-        Source("declines", 7),
-        payment_id=PID,
-        now=T0,
-        in_flight=False,
-        policy=Policy(),
-    )
+    again = at_rest(final.state, decline(), Source("declines", 7))
 
     assert Note.REDELIVERY in again.notes
     assert again.statuses == ()  # PENDING would follow FAILED on the topic under its own eventId
     # the webhook read again still re-publishes its FAILED: nothing came after it
-    replayed = decide(
-        final.state,
-        Webhook("evt_1", PaymentSnapshot("pm_1", P.FAILED, T0 + timedelta(seconds=1))),
-        Source("webhooks", 3),
-        payment_id=PID,
-        now=T0,
-        in_flight=False,
-        policy=Policy(),
-    )
+    replayed = at_rest(final.state, webhook, Source("webhooks", 3))
     assert [e.status for e in replayed.statuses] == [P.FAILED]
 
 
