@@ -8,8 +8,8 @@ the owning agent decides (query Paymend, re-drive an orphaned void or refund, re
 The table can hold millions of payments, so the scan is bounded:
 
 - Memory: rows are streamed, one at a time, never collected. On RocksDB (`_rows`) they are read
-  with `fill_cache=False`, so a full scan does not pull the whole table into RocksDB's block
-  cache (faust's default cache is 2 GiB per partition); other stores go through `table.items()`.
+  with `fill_cache=False`, so a full scan does not evict the rows the agent reads from RocksDB's
+  block cache (`ROCKSDB_BLOCK_CACHE_MB` per partition); other stores go through `table.items()`.
 - CPU: a row is decoded only when it may matter. Most rows are settled payments with no call in
   flight and no stop request, which can neither need attention, nor be pending, nor be stuck;
   `_settled_at_rest` recognises them in the stored bytes (`PaymentState.to_bytes()`) without
