@@ -213,7 +213,7 @@ def create_app(
     fetch_wait = settings.kafka_fetch_max_wait_ms or (
         EMBEDDED_FETCH_MAX_WAIT_MS if settings.kafka_embedded else None
     )
-    use_worker_consumer(app, fetch_max_wait_ms=fetch_wait)
+    use_worker_consumer(app, fetch_max_wait_ms=fetch_wait, fetched_end_offsets=settings.kafka_embedded)
     setup_prometheus_sensors(app, registry=registry, name_prefix=FAUST_METRICS_PREFIX)
     metrics = Metrics(registry)
     topics = Topics.for_app(app, settings)

@@ -76,7 +76,7 @@ class Settings:
     kafka_embedded: bool = _setting(
         "KAFKA_EMBEDDED",
         "True when the broker is the embedded Tansu: applies the Tansu-only client settings "
-        "(2 s session timeout, producer batches of one record). Never set it against real Kafka.",
+        "(2 s session timeout, end offsets read with a fetch). Never set it against real Kafka.",
         False,
     )
     kafka_security_protocol: str = _setting(

@@ -34,15 +34,14 @@ _SECRET_KEYS: Final = frozenset({"sasl.password", "ssl.key.password", "ssl.key.p
 #: - `broker_session_timeout=2.0`, `broker_heartbeat_interval=0.3`,
 #:   `broker_rebalance_timeout=2.0`: Tansu forms a consumer group after half the session timeout;
 #:   faust's 60 s default means 30 s before the first event, 2 s means ~3.4 s. Not below ~1 s.
-#: - `producer_max_batch_size=1` (bytes, so one record per batch): Tansu's ListOffsets(latest)
-#:   under-reports the end offset after a multi-record batch, and faust table recovery would then
-#:   lose the changelog tail (memory) or raise ConsistencyError (rocksdb). ~10 % throughput cost.
+#: Tansu's ListOffsets(latest) under-reports the end offset after a multi-record batch; the worker
+#: consumer corrects it with a fetch (`streams.broker.worker_consumer`), so the producer batches as
+#: on a real Kafka (it used to be held to one record per batch here).
 #: - `topic_replication_factor=1`: there is a single broker.
 EMBEDDED_FAUST_OPTIONS: Final[dict[str, Any]] = {
     "broker_session_timeout": 2.0,
     "broker_heartbeat_interval": 0.3,
     "broker_rebalance_timeout": 2.0,
-    "producer_max_batch_size": 1,
     "topic_replication_factor": 1,
 }
 
@@ -88,8 +87,8 @@ def faust_broker_options(settings: Settings) -> ClientConfig:
       these shows the user name only.
     - `topic_replication_factor`: `TOPIC_REPLICATION_FACTOR`, for the changelog and repartition
       topics faust creates (faust's own default is 1).
-    - Embedded broker only: `EMBEDDED_FAUST_OPTIONS` (short group timeouts, one-record producer
-      batches, replication 1); never against a real Kafka.
+    - Embedded broker only: `EMBEDDED_FAUST_OPTIONS` (short group timeouts,
+      replication 1); never against a real Kafka.
 
     - `consumer_group_instance_id` (when `KAFKA_GROUP_INSTANCE_ID` is set): static membership.
 

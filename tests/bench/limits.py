@@ -19,6 +19,7 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -29,7 +30,14 @@ from streams.processes import spawn, terminate
 from tests.bench.benchkit import SANDBOX, AiohttpTarget, one_run, server
 from tests.fixtures.pipeline import PENDING_APPROVE, decline_event
 
-__all__ = ["aiohttp_ceiling", "decline_payload", "faust_ceiling", "fill_topic", "passthrough_rate"]
+__all__ = [
+    "aiohttp_ceiling",
+    "decline_payload",
+    "faust_ceiling",
+    "fill_topic",
+    "passthrough_rate",
+    "pipeline_floor",
+]
 
 PARTITIONS = 8
 
@@ -102,26 +110,44 @@ def passthrough_rate(bootstrap: str, *, messages: int, timeout: float = 300.0) -
 
 def faust_ceiling(bootstrap: str, run_dir: Path, *, events: int, timeout: float = 300.0) -> float:
     """events/s of a trivial faust agent in its own process (see `faust_ceiling.py`)."""
+    return _faust_script("tests.bench.faust_ceiling", bootstrap, run_dir, events=events, timeout=timeout)
+
+
+def pipeline_floor(
+    bootstrap: str, run_dir: Path, *, events: int, paymend: tuple[str, str] | None, timeout: float = 300.0
+) -> float:
+    """events/s of the least a faust worker must do per decline (see `floor.py`).
+
+    `paymend`: (sandbox URL, API key) for one create call per event; None for the writes alone.
+    """
+    extra = list(paymend) if paymend else []
+    return _faust_script("tests.bench.floor", bootstrap, run_dir, events=events, timeout=timeout, extra=extra)
+
+
+def _faust_script(
+    module: str, bootstrap: str, run_dir: Path, *, events: int, timeout: float, extra: Sequence[str] = ()
+) -> float:
+    """Run a faust bench script over a pre-filled topic; events/s from the result file it writes."""
     topic = f"bench-faust-{uuid.uuid4().hex[:8]}"
     fill_topic(bootstrap, topic, events, decline_payload())
     run_dir.mkdir(parents=True, exist_ok=True)
     result = run_dir / f"{topic}.json"
-    argv = [sys.executable, "-m", "tests.bench.faust_ceiling", bootstrap, topic, str(PARTITIONS)]
-    argv += [str(events), str(result), str(run_dir / f"{topic}-data")]
+    argv = [sys.executable, "-m", module, bootstrap, topic, str(PARTITIONS)]
+    argv += [str(events), str(result), str(run_dir / f"{topic}-data"), *extra]
     proc = spawn(argv, run_dir / f"{topic}.log")
     try:
         deadline = time.monotonic() + timeout
         while not result.exists():
             if proc.poll() is not None:
-                raise RuntimeError(f"faust ceiling app exited with {proc.returncode}; see {run_dir}")
+                raise RuntimeError(f"{module} exited with {proc.returncode}; see {run_dir}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"faust ceiling app saw fewer than {events} events in {timeout:g} s")
+                raise RuntimeError(f"{module} saw fewer than {events} events in {timeout:g} s")
             time.sleep(0.1)  # polling for the result file, bounded by the deadline
         time.sleep(0.05)  # the file is written in one call; let it land
         data = orjson.loads(result.read_bytes())
         return float(data["events"]) / float(data["seconds"])
     finally:
-        terminate(proc, 10.0, name="faust ceiling app")
+        terminate(proc, 10.0, name=module)
 
 
 def aiohttp_ceiling(*, seconds: float, concurrency: int = 64) -> float:

@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiokafka
 import faust
 import pytest
+from aiokafka import TopicPartition
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
@@ -26,6 +28,7 @@ from streams.broker.client_config import confluent_config, faust_broker_options
 from streams.broker.embedded import EmbeddedBroker, free_port
 from streams.broker.errors import BrokerStartError, PartitionMismatchError
 from streams.broker.topics import TopicSpec, ensure_topics, service_topics
+from streams.broker.worker_consumer import true_end_offsets
 from streams.settings import Settings, setting_fields
 from tests.fixtures.broker import TopicFactory, consume, unique_topic_settings
 
@@ -165,6 +168,32 @@ async def test_confluent_and_faust_producers_put_each_key_on_the_same_partition(
     assert wrong == {}, f"keys on different partitions (confluent, faust): {wrong}"
     assert len(set(confluent.values())) >= 6, "50 keys should spread over most of 8 partitions"
     assert any(crc32[k] != confluent[k] for k in PAYMENT_IDS), "control: CRC32 should differ from murmur2"
+
+
+# --- end offsets --------------------------------------------------------------------------------
+
+
+async def test_end_offsets_from_a_fetch_count_every_record_of_multi_record_batches(
+    kafka_settings: Settings, topic_factory: TopicFactory
+) -> None:
+    """faust's table recovery reads a changelog up to its end offset: it must be the real one."""
+    topic = topic_factory(1, prefix="end-offsets")
+    producer = Producer({**confluent_config(kafka_settings, producer=True), "linger.ms": 50})
+    for size in (10, 7):  # two batches of several records each
+        for index in range(size):
+            producer.produce(topic, key=b"k", value=b"%d" % index)
+        assert producer.flush(10.0) == 0
+    consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers=kafka_settings.require_kafka_bootstrap())
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        reported = await consumer.end_offsets([tp])
+        corrected = await true_end_offsets(consumer, reported)
+    finally:
+        await consumer.stop()
+
+    assert corrected == {tp: 17}
+    assert reported[tp] <= 17  # Tansu says 11 (the last batch's base offset + 1); Kafka says 17
 
 
 # --- embedded broker lifecycle -----------------------------------------------------------------

@@ -21,7 +21,6 @@ TANSU_ONLY = {
     "broker_session_timeout",
     "broker_heartbeat_interval",
     "broker_rebalance_timeout",
-    "producer_max_batch_size",
 }
 
 
@@ -48,7 +47,6 @@ def test_embedded_broker_gets_the_tansu_settings() -> None:
         "broker_session_timeout": 2.0,
         "broker_heartbeat_interval": 0.3,
         "broker_rebalance_timeout": 2.0,
-        "producer_max_batch_size": 1,
         "topic_replication_factor": 1,
     }
     assert "broker_credentials" not in options
@@ -68,7 +66,6 @@ def test_faust_accepts_the_options() -> None:
 
     assert [str(u) for u in app.conf.broker] == ["kafka://k0:9092", "kafka://k1:9092"]
     assert app.conf.broker_session_timeout == 2.0
-    assert app.conf.producer_max_batch_size == 1
     assert app.conf.topic_replication_factor == 1
 
 
