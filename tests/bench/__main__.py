@@ -6,7 +6,9 @@ Sections (`--only limits,pipeline,webhooks,table`), all against their own embedd
 sandbox processes on this machine:
 
 - limits (`limits.py`): confluent-kafka passthrough msgs/s, a trivial faust agent's events/s (the
-  framework's ceiling) and raw aiohttp requests/s against the sandbox at 0 ms (the HTTP ceiling);
+  framework's ceiling), the faust floor (`floor.py`: the writes and the create call any design
+  must make per decline, nothing else) and raw aiohttp requests/s against the sandbox at 0 ms
+  (the HTTP ceiling);
 - pipeline (`bench_pipeline.py`): declines/s end to end with the sandbox at 0 ms and 50 ms, and
   decline-to-status latency p50/p99 at 300 declines/s offered;
 - webhooks (`webhooks.py`): webhooks/s acknowledged by one worker, ack latency p50/p99;
@@ -45,6 +47,7 @@ SECTIONS = ("limits", "pipeline", "webhooks", "table")
 class Sizes:
     passthrough: int = 200_000
     faust_events: int = 50_000
+    floor_events: int = 20_000
     http_seconds: float = 5.0
     declines: int = 10_000
     latency_rate: float = 300.0
@@ -56,6 +59,7 @@ class Sizes:
 QUICK = Sizes(
     passthrough=50_000,
     faust_events=20_000,
+    floor_events=5_000,
     http_seconds=3.0,
     declines=3_000,
     latency_seconds=10.0,
@@ -93,8 +97,10 @@ class Bench:
             "passthrough": Figure("confluent-kafka passthrough (consume->produce)", "msgs/s"),
             "faust": Figure("trivial faust agent (framework ceiling)", "events/s"),
             "http": Figure("raw aiohttp -> sandbox 0 ms, 64 in flight (HTTP ceiling)", "req/s"),
+            "floor": Figure("faust floor: table + create + table + status per event", "events/s"),
             "p0": Figure("pipeline, sandbox 0 ms", "declines/s", Target.ge(2000)),
             "p0_ratio": Figure("pipeline 0 ms / faust ceiling", "", Target.ge(0.35), percent=True),
+            "p0_floor": Figure("pipeline 0 ms / faust floor", "", percent=True),
             "p50": Figure("pipeline, sandbox 50 ms", "declines/s"),
             "p50_ratio": Figure("pipeline 50 ms / 0 ms", "", Target.ge(0.90), percent=True),
             "lat50": Figure(f"decline->PENDING p50 at {s.latency_rate:g}/s", "ms"),
@@ -120,10 +126,10 @@ class Bench:
     def round(self, index: int, sections: set[str]) -> None:
         _say(f"--- round {index} of {self.args.runs}")
         directory = self.run_dir / f"round-{index}"
-        faust = p0 = p50 = None
+        faust = floor = p0 = p50 = None
         f, s = self.figures, self.sizes
         if "limits" in sections:
-            faust = self._limits(directory / "limits")
+            faust, floor = self._limits(directory / "limits")
         if "pipeline" in sections and (pipeline := self._pipeline_module()) is not None:
             p0 = self._add(
                 f["p0"],
@@ -149,17 +155,19 @@ class Bench:
             f["lat99"].add(latency[1] if latency else None, error)
         if p0 is not None and faust:
             f["p0_ratio"].add(p0 / faust)
+        if p0 is not None and floor:
+            f["p0_floor"].add(p0 / floor)
         if p0 and p50 is not None:
             f["p50_ratio"].add(p50 / p0)
         if "webhooks" in sections:
             self._webhooks(directory / "webhooks")
 
-    def _limits(self, directory: Path) -> float | None:
-        from tests.bench.limits import aiohttp_ceiling, faust_ceiling, passthrough_rate
+    def _limits(self, directory: Path) -> tuple[float | None, float | None]:
+        from tests.bench.limits import aiohttp_ceiling, faust_ceiling, passthrough_rate, pipeline_floor
 
         f, s = self.figures, self.sizes
         directory.mkdir(parents=True, exist_ok=True)
-        faust = None
+        faust = floor = None
         try:
             with EmbeddedBroker(log_file=directory / "broker.log") as broker:
                 self._add(
@@ -172,11 +180,16 @@ class Bench:
                     "faust ceiling",
                     lambda: faust_ceiling(broker.bootstrap, directory, events=s.faust_events),
                 )
+                floor = self._add(
+                    f["floor"],
+                    "faust floor",
+                    lambda: pipeline_floor(broker.bootstrap, directory, events=s.floor_events),
+                )
         except Exception as exc:  # the broker itself did not start
-            f["passthrough"].add(None, f"broker: {exc}")
-            f["faust"].add(None, f"broker: {exc}")
+            for key in ("passthrough", "faust", "floor"):
+                f[key].add(None, f"broker: {exc}")
         self._add(f["http"], "aiohttp ceiling", lambda: aiohttp_ceiling(seconds=s.http_seconds))
-        return faust
+        return faust, floor
 
     def _webhooks(self, directory: Path) -> None:
         from tests.bench.webhooks import webhook_run
@@ -236,8 +249,12 @@ class Bench:
     def report(self) -> tuple[str, str]:
         wanted = set(self.args.sections)
         keys = [
-            *(("passthrough", "faust", "http") if "limits" in wanted else ()),
-            *(("p0", "p0_ratio", "p50", "p50_ratio", "lat50", "lat99") if "pipeline" in wanted else ()),
+            *(("passthrough", "faust", "floor", "http") if "limits" in wanted else ()),
+            *(
+                ("p0", "p0_ratio", "p0_floor", "p50", "p50_ratio", "lat50", "lat99")
+                if "pipeline" in wanted
+                else ()
+            ),
             *(("wh", "wh50", "wh99", "wh_cpu", "wh_drain", "whp50", "whp99") if "webhooks" in wanted else ()),
             *(
                 ("rss_first", "rss", "restart", "recovery", "live_traffic", "live_scan")

@@ -32,14 +32,14 @@ def _write(path: Path, data: dict[str, float]) -> None:
     path.write_bytes(orjson.dumps(data))
 
 
-def _same_fetch_wait(app: faust.App, settings: Settings) -> None:
+def same_consumer(app: faust.App, settings: Settings) -> None:
     """The consumer `streams.app.create_app` gives the worker, with its fetch wait on the embedded broker."""
     try:
         from streams.broker.worker_consumer import EMBEDDED_FETCH_MAX_WAIT_MS, use_worker_consumer
     except ImportError:  # a version of the service without the setting
         return
     wait = getattr(settings, "kafka_fetch_max_wait_ms", None) or EMBEDDED_FETCH_MAX_WAIT_MS
-    use_worker_consumer(app, fetch_max_wait_ms=wait)
+    use_worker_consumer(app, fetch_max_wait_ms=wait, fetched_end_offsets=settings.kafka_embedded)
 
 
 def build(bootstrap: str, topic: str, partitions: int, events: int, result: Path, data_dir: str) -> faust.App:
@@ -52,7 +52,7 @@ def build(bootstrap: str, topic: str, partitions: int, events: int, result: Path
     )
     options = {**faust_app_options(settings), "store": "memory://", "web_enabled": False}
     app = faust.App(settings.app_id, **options)
-    _same_fetch_wait(app, settings)
+    same_consumer(app, settings)
     source = app.topic(topic, key_type=bytes, value_type=bytes, partitions=partitions, internal=False)
     seen = {"n": 0, "first": 0.0}
 

@@ -28,6 +28,7 @@ import orjson
 from streams.app import faust_app_options
 from streams.settings import Settings
 from tests.bench.benchkit import body
+from tests.bench.faust_ceiling import same_consumer
 
 _IN_FLIGHT = 256
 
@@ -44,6 +45,7 @@ def build(argv: list[str]) -> faust.App:
         worker_store="rocksdb://",
     )
     app = faust.App(settings.app_id, **{**faust_app_options(settings), "web_enabled": False})
+    same_consumer(app, settings)
     source = app.topic(topic, key_type=bytes, value_type=bytes, partitions=int(partitions), internal=False)
     status = app.topic(f"{topic}-status", key_type=bytes, value_type=bytes, partitions=int(partitions))
     table = app.Table("rows", key_type=bytes, value_type=bytes, partitions=int(partitions))

@@ -7,6 +7,9 @@
 - `faust_ceiling(bootstrap, ...)`: events/s of a trivial faust agent (`faust_ceiling.py`) in its
   own process with the worker's broker options, fed with pre-produced records: the framework's
   ceiling, since the pipeline is one faust agent too.
+- `pipeline_floor(bootstrap, ...)`: events/s of `floor.py`, a faust agent that does per event
+  only what any design meeting the brief must do for a decline (table write, Paymend create with
+  raw aiohttp, table write, status record): the most the pipeline could reach with faust.
 - `aiohttp_ceiling(...)`: raw aiohttp requests/s (create + get, 64 in flight) against the
   sandbox at 0 ms in its own process (`benchkit`, as `bench_sandbox.py` does): the HTTP ceiling.
 
@@ -27,7 +30,7 @@ from confluent_kafka import Consumer, Producer
 
 from streams.broker.topics import TopicSpec, ensure_topics
 from streams.processes import spawn, terminate
-from tests.bench.benchkit import SANDBOX, AiohttpTarget, one_run, server
+from tests.bench.benchkit import SANDBOX, TOKEN, AiohttpTarget, one_run, server
 from tests.fixtures.pipeline import PENDING_APPROVE, decline_event
 
 __all__ = [
@@ -113,15 +116,24 @@ def faust_ceiling(bootstrap: str, run_dir: Path, *, events: int, timeout: float 
     return _faust_script("tests.bench.faust_ceiling", bootstrap, run_dir, events=events, timeout=timeout)
 
 
-def pipeline_floor(
-    bootstrap: str, run_dir: Path, *, events: int, paymend: tuple[str, str] | None, timeout: float = 300.0
-) -> float:
-    """events/s of the least a faust worker must do per decline (see `floor.py`).
+def pipeline_floor(bootstrap: str, run_dir: Path, *, events: int, timeout: float = 300.0) -> float:
+    """events/s of the least a faust worker must do per decline (see `floor.py`): a table write,
+    one create call with raw aiohttp to a fresh sandbox at 0 ms, a second table write and one status
+    record per event."""
 
-    `paymend`: (sandbox URL, API key) for one create call per event; None for the writes alone.
-    """
-    extra = list(paymend) if paymend else []
-    return _faust_script("tests.bench.floor", bootstrap, run_dir, events=events, timeout=timeout, extra=extra)
+    async def measure() -> float:
+        async with server("sandbox", SANDBOX) as url:
+            return await asyncio.to_thread(
+                _faust_script,
+                "tests.bench.floor",
+                bootstrap,
+                run_dir,
+                events=events,
+                timeout=timeout,
+                extra=[url, TOKEN],
+            )
+
+    return asyncio.run(measure())
 
 
 def _faust_script(
