@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 import faust
-from faust.sensors.prometheus import setup_prometheus_sensors
 from mode import Service
 from prometheus_client import CollectorRegistry
 
 from streams.broker.client_config import faust_broker_options
 from streams.broker.worker_consumer import EMBEDDED_FETCH_MAX_WAIT_MS, use_worker_consumer
+from streams.faust_sensors import setup_faust_sensors
 from streams.metrics import Metrics
 from streams.paymend.client import PaymendClient
 from streams.paymend.port import PaymendPort
@@ -214,7 +214,7 @@ def create_app(
         EMBEDDED_FETCH_MAX_WAIT_MS if settings.kafka_embedded else None
     )
     use_worker_consumer(app, fetch_max_wait_ms=fetch_wait, fetched_end_offsets=settings.kafka_embedded)
-    setup_prometheus_sensors(app, registry=registry, name_prefix=FAUST_METRICS_PREFIX)
+    setup_faust_sensors(app, registry=registry, name_prefix=FAUST_METRICS_PREFIX)
     metrics = Metrics(registry)
     topics = Topics.for_app(app, settings)
     runtime = Runtime(
