@@ -125,6 +125,7 @@ async def true_end_offsets(
     """
     client = consumer._client
     corrected = dict(reported)
+    keys = {(tp.topic, tp.partition): tp for tp in reported}
     by_node: dict[int, dict[str, list[tuple[int, int, int]]]] = defaultdict(lambda: defaultdict(list))
     for tp, end in reported.items():
         leader = client.cluster.leader_for_partition(tp)
@@ -139,7 +140,6 @@ async def true_end_offsets(
         except aiokafka.errors.KafkaError as exc:
             logger.warning("end offsets from a fetch failed on node %s (%s); keeping ListOffsets", node, exc)
             continue
-        keys = {(tp.topic, tp.partition): tp for tp in reported}
         for topic, partitions in response.topics:
             for partition, error_code, highwater, *_ in partitions:
                 tp = keys.get((topic, partition))
