@@ -31,7 +31,7 @@ from mode import Service
 from prometheus_client import CollectorRegistry
 
 from streams.broker.client_config import faust_broker_options
-from streams.broker.worker_consumer import EMBEDDED_FETCH_MAX_WAIT_MS, use_worker_consumer
+from streams.broker.worker_consumer import install_worker_consumer
 from streams.faust_sensors import setup_faust_sensors
 from streams.metrics import Metrics
 from streams.paymend.client import PaymendClient
@@ -210,10 +210,7 @@ def create_app(
 
     registry = CollectorRegistry(auto_describe=True) if registry is None else registry
     app = faust.App(settings.app_id, **faust_app_options(settings))
-    fetch_wait = settings.kafka_fetch_max_wait_ms or (
-        EMBEDDED_FETCH_MAX_WAIT_MS if settings.kafka_embedded else None
-    )
-    use_worker_consumer(app, fetch_max_wait_ms=fetch_wait, fetched_end_offsets=settings.kafka_embedded)
+    install_worker_consumer(app, settings)
     setup_faust_sensors(app, registry=registry, name_prefix=FAUST_METRICS_PREFIX)
     metrics = Metrics(registry)
     topics = Topics.for_app(app, settings)

@@ -49,10 +49,13 @@ import faust
 from aiokafka.protocol.fetch import FetchRequest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from streams.settings import Settings
+
 __all__ = [
     "EMBEDDED_FETCH_MAX_WAIT_MS",
     "changelog_topics",
     "fetch_max_wait_ms",
+    "install_worker_consumer",
     "true_end_offsets",
     "uncommitted_stream_partitions",
     "use_worker_consumer",
@@ -62,6 +65,15 @@ logger = logging.getLogger(__name__)
 
 #: The wait on the embedded broker: low enough that Tansu's held fetches add no visible latency.
 EMBEDDED_FETCH_MAX_WAIT_MS: Final = 20
+
+
+def install_worker_consumer(app: faust.App, settings: Settings) -> None:
+    """The worker consumer for `settings`: `KAFKA_FETCH_MAX_WAIT_MS` (else 20 ms on the embedded
+    broker, faust's own wait on a real Kafka), end offsets from a fetch on the embedded broker."""
+    wait = settings.kafka_fetch_max_wait_ms or (
+        EMBEDDED_FETCH_MAX_WAIT_MS if settings.kafka_embedded else None
+    )
+    use_worker_consumer(app, fetch_max_wait_ms=wait, fetched_end_offsets=settings.kafka_embedded)
 
 
 def use_worker_consumer(app: faust.App, *, fetch_max_wait_ms: int | None, fetched_end_offsets: bool) -> None:

@@ -33,13 +33,12 @@ def _write(path: Path, data: dict[str, float]) -> None:
 
 
 def same_consumer(app: faust.App, settings: Settings) -> None:
-    """The consumer `streams.app.create_app` gives the worker, with its fetch wait on the embedded broker."""
+    """The consumer `streams.app.create_app` gives the worker (`install_worker_consumer`)."""
     try:
-        from streams.broker.worker_consumer import EMBEDDED_FETCH_MAX_WAIT_MS, use_worker_consumer
-    except ImportError:  # a version of the service without the setting
+        from streams.broker.worker_consumer import install_worker_consumer
+    except ImportError:  # a version of the service without it
         return
-    wait = getattr(settings, "kafka_fetch_max_wait_ms", None) or EMBEDDED_FETCH_MAX_WAIT_MS
-    use_worker_consumer(app, fetch_max_wait_ms=wait, fetched_end_offsets=settings.kafka_embedded)
+    install_worker_consumer(app, settings)
 
 
 def build(bootstrap: str, topic: str, partitions: int, events: int, result: Path, data_dir: str) -> faust.App:
