@@ -31,6 +31,7 @@ from mode import Service
 from prometheus_client import CollectorRegistry
 
 from streams.broker.client_config import faust_broker_options
+from streams.broker.prompt_topic import PromptTopic
 from streams.broker.worker_consumer import install_worker_consumer
 from streams.faust_sensors import setup_faust_sensors
 from streams.metrics import Metrics
@@ -151,6 +152,7 @@ def faust_app_options(settings: Settings) -> dict[str, Any]:
         "key_serializer": "raw",
         "value_serializer": "raw",
         "producer_acks": -1,
+        "Topic": PromptTopic,  # sends reach the producer without three loop turns each
         "broker_commit_interval": BROKER_COMMIT_INTERVAL_S,
         # False: on a rebalance or stop, faust would otherwise wait, without a timeout, for every
         # unacknowledged event; the pipeline holds an event unacknowledged until its Paymend call

@@ -6,6 +6,7 @@ Most tests use the session broker (`kafka_bootstrap`); the lifecycle tests start
 
 from __future__ import annotations
 
+import asyncio
 import os
 import selectors
 import signal
@@ -27,6 +28,7 @@ from confluent_kafka.admin import AdminClient
 from streams.broker.client_config import confluent_config, faust_broker_options
 from streams.broker.embedded import EmbeddedBroker, free_port
 from streams.broker.errors import BrokerStartError, PartitionMismatchError
+from streams.broker.prompt_topic import PromptTopic
 from streams.broker.topics import TopicSpec, ensure_topics, service_topics
 from streams.broker.worker_consumer import true_end_offsets
 from streams.settings import Settings, setting_fields
@@ -168,6 +170,51 @@ async def test_confluent_and_faust_producers_put_each_key_on_the_same_partition(
     assert wrong == {}, f"keys on different partitions (confluent, faust): {wrong}"
     assert len(set(confluent.values())) >= 6, "50 keys should spread over most of 8 partitions"
     assert any(crc32[k] != confluent[k] for k in PAYMENT_IDS), "control: CRC32 should differ from murmur2"
+
+
+# --- sending without trips through the event loop -----------------------------------------
+
+
+def _completes_without_yielding(coro: Any) -> bool:
+    """Run `coro` one step: True if it finished in it (it never gave the event loop a turn)."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        return True
+    coro.close()
+    return False
+
+
+async def test_a_prompt_topic_publishes_without_yielding_once_the_producer_has_started(
+    kafka_settings: Settings, kafka_config: dict[str, Any], topic_factory: TopicFactory, tmp_path: Path
+) -> None:
+    """faust's producer buffer publishes one record per call: each yield there is a loop turn per record."""
+    name = topic_factory(1, prefix="prompt")
+    app = faust.App(
+        f"test-prompt-{uuid.uuid4().hex[:8]}",
+        **faust_broker_options(kafka_settings),
+        Topic=PromptTopic,
+        store="memory://",
+        datadir=str(tmp_path / "faust"),
+    )
+    prompt = app.topic(name, key_type=bytes, value_type=bytes)
+    assert isinstance(prompt, PromptTopic)
+    plain = faust.Topic(app, topics=[name], key_type=bytes, value_type=bytes)
+    first = prompt.as_future_message(key=b"k", value=b"before the producer started")
+    await prompt.publish_message(first)  # faust's own path: it starts the producer
+    try:
+        assert app.producer.started
+        second = prompt.as_future_message(key=b"k", value=b"sent at once")
+        assert _completes_without_yielding(prompt.publish_message(second))
+        # control: faust's Topic still yields here (mode's stampede); if it stops, drop PromptTopic
+        assert not _completes_without_yielding(
+            plain.publish_message(plain.as_future_message(key=b"k", value=b"x"))
+        )
+        await asyncio.wait_for(asyncio.gather(first, second), 10)
+    finally:
+        await app.producer.stop()
+    values = [r.value for r in consume(kafka_config, name, 2)]
+    assert values[:2] == [b"before the producer started", b"sent at once"]
 
 
 # --- end offsets --------------------------------------------------------------------------------
