@@ -12,8 +12,16 @@ and drive it from outside with confluent-kafka, as a merchant's platform would:
   `webhooks=True` turns Paymend's PAYMENT_CREATED webhook back on, for the combined figure.
 - `pipeline_latency(run_dir, rate=300, seconds=S)`: offer declines at a fixed rate, one at a time
   on a clock, and measure, per payment, the time from its produce call to the moment the status
-  reader received its PENDING status; returns (p50, p99) in milliseconds. The reader polls with a
-  1 ms fetch wait, so its own delay is negligible next to the figures.
+  reader received its PENDING status; returns (p50, p99) in milliseconds.
+
+The status readers' fetch waits are chosen for the embedded broker, whose memory store scans a
+partition's batches on every fetch: a consumer at the tail of a growing topic costs Tansu CPU in
+proportion to the topic's length times its fetch rate, and that CPU is taken from the worker on a
+2-core machine. A reader with a 1 ms fetch wait took 52-54 % of a core in Tansu during the
+throughput run (28-33 % at 20 ms) and cost the pipeline 9 % of its rate. So the throughput reader
+waits 20 ms (at most 20 ms on a run of several seconds), and the latency reader 5 ms: Tansu holds
+a fetch that finds nothing for its whole wait, so a status reaches the reader up to 5 ms late
+(2.5 ms on average), which the figures include.
 
 Run alone: `python -m tests.bench.bench_pipeline [--declines N] [--latency-ms L] [--rate R]`.
 """
@@ -37,6 +45,8 @@ from tests.harness.system import System
 __all__ = ["pipeline_latency", "pipeline_throughput"]
 
 _WARMUP = 300
+_THROUGHPUT_READER_WAIT_MS = 20
+_LATENCY_READER_WAIT_MS = 5
 _STAYS_PENDING_MS = "fixed:3600000"  # no payment resolves during a run
 
 
@@ -77,7 +87,7 @@ def pipeline_throughput(
     """Declines per second, end to end, with one worker (see the module docstring)."""
     with System(run_dir, sandbox_env=_sandbox_env(latency_ms, webhooks)) as system:
         system.start_worker()
-        reader = system.status_reader(fetch_wait_ms=1)
+        reader = system.status_reader(fetch_wait_ms=_THROUGHPUT_READER_WAIT_MS)
         try:
             warmup = _declines(_WARMUP)
             system.produce(system.settings.topic_declines, warmup.items())
@@ -97,7 +107,7 @@ def pipeline_latency(
     """(p50, p99) decline-to-status latency in ms at an offered load of `rate` declines/s."""
     with System(run_dir, sandbox_env=_sandbox_env(latency_ms, webhooks=False)) as system:
         system.start_worker()
-        reader = system.status_reader(fetch_wait_ms=1)
+        reader = system.status_reader(fetch_wait_ms=_LATENCY_READER_WAIT_MS)
         warmup = _declines(_WARMUP)
         system.produce(system.settings.topic_declines, warmup.items())
         _wait_keys(reader, set(warmup), 120)
