@@ -2,8 +2,8 @@
 
 `schemas.validation` (the canonical path: convert, build, check, naming every error) and
 `schemas.single_pass` (the one-walk path for valid input) must accept exactly the same values, so
-the rules for a date-time, a string's length and pattern, an integer's range and an enum's member
-live here, once.
+the rules for a date-time, a string's length and pattern, an integer's range and an enum's member,
+and the conversion of a JSON value into an integer, an enum member or a date-time, live here, once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ from typing import Any, Final
 
 from .fieldspec import FieldSpec, WireField
 
-__all__ = ["enum_member", "int_ok", "parse_datetime", "string_ok"]
+__all__ = [
+    "datetime_value",
+    "enum_member",
+    "enum_value",
+    "int_ok",
+    "int_value",
+    "parse_datetime",
+    "string_ok",
+]
 
 _DATETIME: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?"
@@ -58,3 +66,27 @@ def enum_member(tp: Any, value: str) -> Any:
         return tp(value)
     except ValueError:
         return None
+
+
+def int_value(spec: FieldSpec, value: Any) -> int | None:
+    """The JSON `value` as an integer, or None: an int (never a bool), or for a lenient field a
+    string of at most 18 ASCII digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if spec.lenient and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def enum_value(tp: Any, spec: FieldSpec, value: Any) -> Any:
+    """The JSON `value` as a member of enum `tp` (upper-cased first for a lenient field), or None."""
+    if not isinstance(value, str):
+        return None
+    return enum_member(tp, value.upper() if spec.lenient else value)
+
+
+def datetime_value(spec: FieldSpec, value: Any) -> datetime | None:
+    """The JSON `value` as an aware date-time (a lenient field may omit the offset: UTC), or None."""
+    if not isinstance(value, str):
+        return None
+    return parse_datetime(value, naive_utc=spec.lenient)

@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 from faust import Record
 from faust.models.fields import FieldDescriptor
 
-from .field_checks import enum_member, int_ok, parse_datetime, string_ok
+from .field_checks import datetime_value, enum_value, int_ok, int_value, string_ok
 from .fieldspec import Kind, TypeInfo, WireField, wire_fields, wire_names
 from .masking import mask_card_data, mask_text
 
@@ -98,21 +98,17 @@ def _value(info: TypeInfo, field: WireField, value: Any, version: int) -> Any:
         if isinstance(value, str) and string_ok(field, value):
             return value
     elif kind is Kind.INT:
-        lenient = field.spec.lenient and isinstance(value, str)
-        if lenient and value.isascii() and value.isdigit() and len(value) < 19:
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and int_ok(field.spec, value, version):
-            return value
+        number = int_value(field.spec, value)
+        if number is not None and int_ok(field.spec, number, version):
+            return number
     elif kind is Kind.ENUM:
-        if isinstance(value, str):
-            member = enum_member(info.type, value.upper() if field.spec.lenient else value)
-            if member is not None:
-                return member
+        member = enum_value(info.type, field.spec, value)
+        if member is not None:
+            return member
     elif kind is Kind.DATETIME:
-        if isinstance(value, str):
-            parsed = parse_datetime(value, naive_utc=field.spec.lenient)
-            if parsed is not None:
-                return parsed
+        parsed = datetime_value(field.spec, value)
+        if parsed is not None:
+            return parsed
     elif kind is Kind.RECORD:
         return build_once(info.type, value)
     elif kind is Kind.LIST:

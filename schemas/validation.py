@@ -25,7 +25,15 @@ from faust import Record
 
 from .codec import json_loads
 from .errors import InvalidFieldError, UndecodableError
-from .field_checks import enum_member, int_ok, parse_datetime, string_ok
+from .field_checks import (
+    datetime_value,
+    enum_member,
+    enum_value,
+    int_ok,
+    int_value,
+    parse_datetime,
+    string_ok,
+)
 from .fieldspec import Kind, TypeInfo, WireField, describe, wire_fields, wire_names
 from .masking import mask_card_data, mask_text
 from .single_pass import Refused, build_once
@@ -46,21 +54,17 @@ def _convert(info: TypeInfo, field: WireField, value: Any, path: str) -> Any:
         if isinstance(value, str):
             return value
     elif kind is Kind.INT:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        lenient = field.spec.lenient and isinstance(value, str)
-        if lenient and value.isascii() and value.isdigit() and len(value) < 19:
-            return int(value)
+        number = int_value(field.spec, value)
+        if number is not None:
+            return number
     elif kind is Kind.ENUM:
-        if isinstance(value, str):
-            member = enum_member(info.type, value.upper() if field.spec.lenient else value)
-            if member is not None:
-                return member
+        member = enum_value(info.type, field.spec, value)
+        if member is not None:
+            return member
     elif kind is Kind.DATETIME:
-        if isinstance(value, str):
-            parsed = parse_datetime(value, naive_utc=field.spec.lenient)
-            if parsed is not None:
-                return parsed
+        parsed = datetime_value(field.spec, value)
+        if parsed is not None:
+            return parsed
     elif kind is Kind.RECORD:
         if isinstance(value, Mapping):
             return from_mapping(info.type, value, path)
