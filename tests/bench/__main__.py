@@ -105,6 +105,8 @@ class Bench:
             "p50_ratio": Figure("pipeline 50 ms / 0 ms", "", Target.ge(0.90), percent=True),
             "lat50": Figure(f"decline->PENDING p50 at {s.latency_rate:g}/s", "ms"),
             "lat99": Figure(f"decline->PENDING p99 at {s.latency_rate:g}/s", "ms", Target.lt(50)),
+            "lat50_first": Figure(f"decline->PENDING p50 at {s.latency_rate:g}/s, first 5 s", "ms"),
+            "lat99_first": Figure(f"decline->PENDING p99 at {s.latency_rate:g}/s, first 5 s", "ms"),
             "wh": Figure("webhooks acknowledged, 32 connections", "req/s", Target.ge(3000)),
             "wh50": Figure("webhook ack p50", "ms"),
             "wh99": Figure("webhook ack p99", "ms", Target.lt(25)),
@@ -151,8 +153,10 @@ class Bench:
                     directory / "latency", rate=s.latency_rate, seconds=s.latency_seconds
                 ),
             )
-            f["lat50"].add(latency[0] if latency else None, error)
-            f["lat99"].add(latency[1] if latency else None, error)
+            f["lat50"].add(latency.p50 if latency else None, error)
+            f["lat99"].add(latency.p99 if latency else None, error)
+            f["lat50_first"].add(latency.first_p50 if latency else None, error)
+            f["lat99_first"].add(latency.first_p99 if latency else None, error)
         if p0 is not None and faust:
             f["p0_ratio"].add(p0 / faust)
         if p0 is not None and floor:
