@@ -255,7 +255,17 @@ class Bench:
         keys = [
             *(("passthrough", "faust", "floor", "http") if "limits" in wanted else ()),
             *(
-                ("p0", "p0_ratio", "p0_floor", "p50", "p50_ratio", "lat50", "lat99")
+                (
+                    "p0",
+                    "p0_ratio",
+                    "p0_floor",
+                    "p50",
+                    "p50_ratio",
+                    "lat50",
+                    "lat99",
+                    "lat50_first",
+                    "lat99_first",
+                )
                 if "pipeline" in wanted
                 else ()
             ),
