@@ -3,7 +3,8 @@
 `schemas.validation` (the canonical path: convert, build, check, naming every error) and
 `schemas.single_pass` (the one-walk path for valid input) must accept exactly the same values, so
 the rules for a date-time, a string's length and pattern, an integer's range and an enum's member,
-and the conversion of a JSON value into an integer, an enum member or a date-time, live here, once.
+and the conversion of a JSON value into a scalar field's Python value (`scalar_value`), live here,
+once; each path adds only its handling of records and lists, and of a refusal.
 """
 
 from __future__ import annotations
@@ -12,17 +13,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from .fieldspec import FieldSpec, WireField
+from .fieldspec import FieldSpec, Kind, TypeInfo, WireField
 
-__all__ = [
-    "datetime_value",
-    "enum_member",
-    "enum_value",
-    "int_ok",
-    "int_value",
-    "parse_datetime",
-    "string_ok",
-]
+__all__ = ["enum_member", "int_ok", "parse_datetime", "scalar_value", "string_ok"]
 
 _DATETIME: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?"
@@ -68,25 +61,35 @@ def enum_member(tp: Any, value: str) -> Any:
         return None
 
 
-def int_value(spec: FieldSpec, value: Any) -> int | None:
-    """The JSON `value` as an integer, or None: an int (never a bool), or for a lenient field a
-    string of at most 18 ASCII digits."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if spec.lenient and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None
+def scalar_value(info: TypeInfo, spec: FieldSpec, value: Any) -> Any:
+    """The JSON `value` (never None) as the Python value of scalar kind `info`, or None if refused.
 
-
-def enum_value(tp: Any, spec: FieldSpec, value: Any) -> Any:
-    """The JSON `value` as a member of enum `tp` (upper-cased first for a lenient field), or None."""
-    if not isinstance(value, str):
+    A string, an int (never a bool; for a lenient field also a string of at most 18 ASCII
+    digits), an enum member (upper-cased first for a lenient field), an aware date-time (a lenient
+    field may omit the offset: UTC), a bool, or anything for `Any`. Ranges, lengths and patterns
+    are `int_ok` and `string_ok`; a record or a list is not a scalar (None).
+    """
+    kind = info.kind
+    if kind is Kind.STR:
+        return value if isinstance(value, str) else None
+    if kind is Kind.INT:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if (
+            spec.lenient
+            and isinstance(value, str)
+            and value.isascii()
+            and value.isdigit()
+            and len(value) < 19
+        ):
+            return int(value)
         return None
-    return enum_member(tp, value.upper() if spec.lenient else value)
-
-
-def datetime_value(spec: FieldSpec, value: Any) -> datetime | None:
-    """The JSON `value` as an aware date-time (a lenient field may omit the offset: UTC), or None."""
-    if not isinstance(value, str):
-        return None
-    return parse_datetime(value, naive_utc=spec.lenient)
+    if kind is Kind.ENUM:
+        if not isinstance(value, str):
+            return None
+        return enum_member(info.type, value.upper() if spec.lenient else value)
+    if kind is Kind.DATETIME:
+        return parse_datetime(value, naive_utc=spec.lenient) if isinstance(value, str) else None
+    if kind is Kind.BOOL:
+        return value if isinstance(value, bool) else None
+    return value if kind is Kind.ANY else None

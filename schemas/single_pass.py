@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 from faust import Record
 from faust.models.fields import FieldDescriptor
 
-from .field_checks import datetime_value, enum_value, int_ok, int_value, string_ok
+from .field_checks import int_ok, scalar_value, string_ok
 from .fieldspec import Kind, TypeInfo, WireField, wire_fields, wire_names
 from .masking import mask_card_data, mask_text
 
@@ -94,33 +94,21 @@ def build_once(cls: type[R], data: Any) -> R:
 def _value(info: TypeInfo, field: WireField, value: Any, version: int) -> Any:
     """The JSON `value` as the Python value of kind `info`, checked; raises `Refused`."""
     kind = info.kind
-    if kind is Kind.STR:
-        if isinstance(value, str) and string_ok(field, value):
-            return value
-    elif kind is Kind.INT:
-        number = int_value(field.spec, value)
-        if number is not None and int_ok(field.spec, number, version):
-            return number
-    elif kind is Kind.ENUM:
-        member = enum_value(info.type, field.spec, value)
-        if member is not None:
-            return member
-    elif kind is Kind.DATETIME:
-        parsed = datetime_value(field.spec, value)
-        if parsed is not None:
-            return parsed
-    elif kind is Kind.RECORD:
+    if kind is Kind.RECORD:
         return build_once(info.type, value)
-    elif kind is Kind.LIST:
+    if kind is Kind.LIST:
         item = info.item
         if isinstance(value, list) and item is not None and len(value) >= (field.spec.min_items or 0):
             return [_value(item, field, element, version) for element in value]
-    elif kind is Kind.BOOL:
-        if isinstance(value, bool):
-            return value
-    elif kind is Kind.ANY:
-        return value
-    raise Refused
+        raise Refused
+    converted = scalar_value(info, field.spec, value)
+    if converted is None:
+        raise Refused
+    if kind is Kind.STR and not string_ok(field, converted):
+        raise Refused
+    if kind is Kind.INT and not int_ok(field.spec, converted, version):
+        raise Refused
+    return converted
 
 
 def _value_ok(info: TypeInfo, field: WireField, value: Any, version: int) -> bool:

@@ -25,15 +25,7 @@ from faust import Record
 
 from .codec import json_loads
 from .errors import InvalidFieldError, UndecodableError
-from .field_checks import (
-    datetime_value,
-    enum_member,
-    enum_value,
-    int_ok,
-    int_value,
-    parse_datetime,
-    string_ok,
-)
+from .field_checks import enum_member, int_ok, parse_datetime, scalar_value, string_ok
 from .fieldspec import Kind, TypeInfo, WireField, describe, wire_fields, wire_names
 from .masking import mask_card_data, mask_text
 from .single_pass import Refused, build_once
@@ -50,33 +42,17 @@ def _invalid(info: TypeInfo, field: WireField, path: str, version: int | None = 
 def _convert(info: TypeInfo, field: WireField, value: Any, path: str) -> Any:
     """A JSON value -> the Python value of kind `info`; raises on a wrong JSON type (ranges: `_check`)."""
     kind = info.kind
-    if kind is Kind.STR:
-        if isinstance(value, str):
-            return value
-    elif kind is Kind.INT:
-        number = int_value(field.spec, value)
-        if number is not None:
-            return number
-    elif kind is Kind.ENUM:
-        member = enum_value(info.type, field.spec, value)
-        if member is not None:
-            return member
-    elif kind is Kind.DATETIME:
-        parsed = datetime_value(field.spec, value)
-        if parsed is not None:
-            return parsed
-    elif kind is Kind.RECORD:
+    if kind is Kind.RECORD:
         if isinstance(value, Mapping):
             return from_mapping(info.type, value, path)
     elif kind is Kind.LIST:
         if isinstance(value, list) and info.item is not None:
             item = info.item
             return [_convert(item, field, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    elif kind is Kind.BOOL:
-        if isinstance(value, bool):
-            return value
-    else:  # Kind.ANY
-        return value
+    else:
+        converted = scalar_value(info, field.spec, value)
+        if converted is not None:
+            return converted
     raise _invalid(info, field, path)
 
 
