@@ -32,17 +32,17 @@ Run alone: `python -m tests.bench.bench_pipeline [--declines N] [--latency-ms L]
 from __future__ import annotations
 
 import argparse
-import statistics
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import mkdtemp
 
 from confluent_kafka import Consumer
 
+from tests.bench.benchkit import percentiles
 from tests.fixtures.pipeline import PENDING_APPROVE, decline_event
 from tests.harness.system import System
 
@@ -151,15 +151,10 @@ def pipeline_latency(run_dir: Path, *, rate: float, seconds: float, latency_ms: 
             reader.close()
         if len(received) < len(batch):
             raise RuntimeError(f"{len(batch) - len(received)} of {len(batch)} payments got no status")
-        latencies = [(received[key] - sent[key]) * 1000 for key in batch]
+        latencies = [received[key] - sent[key] for key in batch]
         first_sent = min(sent.values())
-        early = [(received[k] - sent[k]) * 1000 for k in batch if sent[k] - first_sent < FIRST_WINDOW_S]
-        return Latency(*_p50_p99(latencies), *_p50_p99(early))
-
-
-def _p50_p99(latencies: Sequence[float]) -> tuple[float, float]:
-    ordered = sorted(latencies)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        early = [received[k] - sent[k] for k in batch if sent[k] - first_sent < FIRST_WINDOW_S]
+        return Latency(*percentiles(latencies), *percentiles(early))
 
 
 def _offer(system: System, batch: Mapping[bytes, bytes], rate: float, sent: dict[bytes, float]) -> None:
